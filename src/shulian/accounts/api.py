@@ -1,0 +1,202 @@
+"""HTTP API of accounts: tokens, the current account, readers, staff and roles."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+import segno
+from fastapi import APIRouter, Depends, Request, status
+
+from shulian.accounts import service
+from shulian.accounts.schemas import (
+    LoginRequest,
+    MeRead,
+    PasswordChange,
+    ReaderCreate,
+    ReaderPage,
+    ReaderQRRead,
+    ReaderQRResolve,
+    ReaderRead,
+    ReaderUpdate,
+    StaffCreate,
+    StaffRead,
+    TokenRead,
+)
+from shulian.core.deps import (
+    CurrentPrincipal,
+    CurrentReader,
+    NowDep,
+    SessionDep,
+    SettingsDep,
+    require,
+    signer,
+)
+from shulian.core.security import Principal, Signer
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+TokenSigner = Annotated[Signer, Depends(signer("api-token"))]
+QRSigner = Annotated[Signer, Depends(signer("reader-qr"))]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/auth/token", response_model=TokenRead)
+def issue_token(
+    body: LoginRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    tokens: TokenSigner,
+) -> TokenRead:
+    """Log in (staff by username, readers by card number) and get a bearer token."""
+    kind, account_id, version = login(session, body, request=request, settings=settings, now=now)
+    token = tokens.dumps({"k": kind, "i": account_id, "v": version})
+    return TokenRead(access_token=token, expires_in=settings.token_max_age)
+
+
+def login(
+    session: SessionDep, body: LoginRequest, *, request: Request, settings: SettingsDep, now: NowDep
+) -> tuple[str, int, int]:
+    """Shared by the token endpoint and the login page: (kind, account id, auth version)."""
+    common = {
+        "password": body.password,
+        "client": client_address(request),
+        "secret": request.app.state.secret,
+        "now": now,
+        "max_failures": settings.login_max_failures,
+        "window": timedelta(seconds=settings.login_window_seconds),
+    }
+    if body.kind == "staff":
+        staff = service.authenticate_staff(session, username=body.account, **common)  # type: ignore[arg-type]
+        return "staff", staff.id, staff.auth_version
+    reader = service.authenticate_reader(session, card_number=body.account, **common)  # type: ignore[arg-type]
+    return "reader", reader.id, reader.auth_version
+
+
+@router.get("/me", response_model=MeRead)
+def me(principal: CurrentPrincipal) -> MeRead:
+    return MeRead(
+        kind=principal.kind,
+        id=principal.id,
+        display_name=principal.display_name,
+        branch=principal.branch_code,
+        permissions=sorted(principal.permissions),
+    )
+
+
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_my_password(
+    body: PasswordChange, principal: CurrentPrincipal, session: SessionDep, now: NowDep
+) -> None:
+    """Change your own password; every other login and token stops working."""
+    service.change_password(
+        session, principal=principal, current=body.current_password, new=body.new_password, now=now
+    )
+
+
+@router.get("/me/reader", response_model=ReaderRead)
+def my_reader_account(principal: CurrentReader, session: SessionDep) -> ReaderRead:
+    return service.reader_read(session, service.get_reader(session, principal.id))
+
+
+@router.get("/me/qr", response_model=ReaderQRRead)
+def my_qr(
+    principal: CurrentReader, session: SessionDep, settings: SettingsDep, qr: QRSigner
+) -> ReaderQRRead:
+    """The signed, expiring code the reader's phone shows to desks and kiosks."""
+    return reader_qr(session, principal, settings=settings, qr=qr)
+
+
+def reader_qr(
+    session: SessionDep, principal: Principal, *, settings: SettingsDep, qr: Signer
+) -> ReaderQRRead:
+    code = service.issue_reader_qr(service.get_reader(session, principal.id), signer=qr)
+    svg = segno.make(code, error="m").svg_inline(scale=4, border=2)
+    return ReaderQRRead(code=code, expires_in=settings.qr_max_age, svg=svg)
+
+
+@router.post(
+    "/readers/resolve-qr",
+    response_model=ReaderRead,
+    dependencies=[require("circulation.desk")],
+)
+def resolve_qr(
+    body: ReaderQRResolve, session: SessionDep, settings: SettingsDep, qr: QRSigner
+) -> ReaderRead:
+    """Desk or kiosk: who is the reader behind this scanned QR code?"""
+    reader = service.resolve_reader_qr(session, code=body.code, signer=qr, max_age=settings.qr_max_age)
+    return service.reader_read(session, reader)
+
+
+@router.get("/readers", response_model=ReaderPage, dependencies=[require("accounts.reader.read")])
+def list_readers(session: SessionDep, q: str = "", page: int = 1, size: int = 20) -> ReaderPage:
+    return service.list_readers(session, query=q, page=page, size=size)
+
+
+@router.post("/readers", response_model=ReaderRead, status_code=status.HTTP_201_CREATED)
+def register_reader(
+    body: ReaderCreate,
+    session: SessionDep,
+    now: NowDep,
+    principal: Annotated[Principal, require("accounts.reader.manage")],
+) -> ReaderRead:
+    reader = service.register_reader(session, data=body, actor=principal.actor, now=now)
+    return service.reader_read(session, reader)
+
+
+@router.get(
+    "/readers/{reader_id}", response_model=ReaderRead, dependencies=[require("accounts.reader.read")]
+)
+def get_reader(reader_id: int, session: SessionDep) -> ReaderRead:
+    return service.reader_read(session, service.get_reader(session, reader_id))
+
+
+@router.patch("/readers/{reader_id}", response_model=ReaderRead)
+def update_reader(
+    reader_id: int,
+    body: ReaderUpdate,
+    session: SessionDep,
+    now: NowDep,
+    principal: Annotated[Principal, require("accounts.reader.manage")],
+) -> ReaderRead:
+    reader = service.update_reader(
+        session, reader_id=reader_id, data=body, actor=principal.actor, now=now
+    )
+    return service.reader_read(session, reader)
+
+
+@router.get("/staff", response_model=list[StaffRead], dependencies=[require("accounts.staff.manage")])
+def list_staff(session: SessionDep) -> list[StaffRead]:
+    return service.list_staff(session)
+
+
+@router.post("/staff", response_model=StaffRead, status_code=status.HTTP_201_CREATED)
+def create_staff(
+    body: StaffCreate,
+    session: SessionDep,
+    now: NowDep,
+    principal: Annotated[Principal, require("accounts.staff.manage")],
+) -> StaffRead:
+    staff = service.create_staff(session, data=body, actor=principal.actor, now=now)
+    return service.staff_read(session, staff)
+
+
+@router.get("/roles", dependencies=[require("accounts.staff.manage")])
+def list_roles(session: SessionDep) -> list[dict[str, object]]:
+    return [
+        {"code": r.code, "name_zh": r.name_zh, "name_en": r.name_en, "permissions": perms}
+        for r, perms in service.list_roles(session)
+    ]
+
+
+@router.get("/reader-categories")
+def list_reader_categories(session: SessionDep) -> list[dict[str, str]]:
+    return [
+        {"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en}
+        for c in service.list_categories(session)
+    ]

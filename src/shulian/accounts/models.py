@@ -1,0 +1,97 @@
+"""Tables of readers, staff, roles and login throttling."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, Enum, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shulian.core.db import Base, UTCDateTime
+
+
+class ReaderStatus(enum.StrEnum):
+    ACTIVE = "active"
+    BLOCKED = "blocked"  # by staff or by a rule (fines); may log in, may not borrow
+    LOST_CARD = "lost_card"  # the card number no longer lends; the reader keeps the account
+    LEFT = "left"  # closed account
+
+
+class ReaderCategory(Base):
+    __tablename__ = "reader_categories"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+
+
+class Reader(Base):
+    """A library patron. Name and contacts are personal data: never in events or logs."""
+
+    __tablename__ = "readers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_number: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category_code: Mapped[str] = mapped_column(ForeignKey("reader_categories.code"))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    home_branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    status: Mapped[ReaderStatus] = mapped_column(
+        Enum(ReaderStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    )
+    expires_on: Mapped[date] = mapped_column(Date)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    auth_version: Mapped[int] = mapped_column(Integer, default=1)
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StaffAccount(Base):
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    auth_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Role(Base):
+    __tablename__ = "roles"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+
+
+class RolePermission(Base):
+    __tablename__ = "role_permissions"
+
+    role_code: Mapped[str] = mapped_column(
+        ForeignKey("roles.code", ondelete="CASCADE"), primary_key=True
+    )
+    permission: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class StaffRole(Base):
+    __tablename__ = "staff_roles"
+
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_code: Mapped[str] = mapped_column(ForeignKey("roles.code"), primary_key=True)
+
+
+class LoginFailure(Base):
+    """A failed login, keyed by a keyed digest of the account name or the client address."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

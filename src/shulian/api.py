@@ -1,0 +1,196 @@
+"""The FastAPI application: mounts every service's router and the pages.
+
+``create_app(settings)`` builds everything from the settings it is given; nothing is built at
+import time. Errors: a ``ShulianError`` becomes ``{"error": <name>, "detail": <message>}`` with its
+status under ``/api``, and a page in the reader's language elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from shulian import __version__
+from shulian.accounts import service as accounts_service
+from shulian.accounts.api import router as accounts_router
+from shulian.consortium.api import router as consortium_router
+from shulian.core import i18n
+from shulian.core.clock import utcnow
+from shulian.core.config import Settings
+from shulian.core.db import make_engine, make_sessionmaker
+from shulian.core.deps import SAFE_METHODS, NotAuthenticated, SessionDep
+from shulian.core.errors import ShulianError
+from shulian.core.security import Principal, Signer
+from shulian.web import pages
+from shulian.web.render import LANG_COOKIE, render
+
+WEB = Path(__file__).parent / "web"
+SESSION_COOKIE = "shulian_session"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> FastAPI:
+    """Build the application. ``engine`` and ``clock`` may be handed in (tests, workers)."""
+    app = FastAPI(
+        title="Shulian 书链",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    engine = engine or make_engine(settings.effective_database_url, echo=settings.sql_echo)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.read_sessionmaker = make_sessionmaker(engine, readonly=True)
+    app.state.clock = clock
+    app.state.secret = settings.secret()
+    app.state.principal_resolver = _principal_resolver(Signer(app.state.secret, "api-token"), settings)
+    i18n.load_catalogs(WEB / "i18n")
+
+    _install_middleware(app, settings)
+    _install_error_handlers(app)
+
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    app.include_router(accounts_router)
+    app.include_router(consortium_router)
+    app.include_router(pages.router)
+
+    @app.get("/healthz", tags=["system"])
+    def healthz(session: SessionDep) -> dict[str, str]:
+        """Liveness and database reachability, for load balancers and monitors."""
+        session.execute(text("SELECT 1"))
+        return {"status": "ok", "database": engine.dialect.name, "version": __version__}
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        # Served from our own static files: many libraries run on intranets without a CDN.
+        return get_swagger_ui_html(
+            openapi_url="/api/v1/openapi.json",
+            title="Shulian API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    return app
+
+
+def _principal_resolver(
+    tokens: Signer, settings: Settings
+) -> Callable[[Request, Session], Principal | None]:
+    def resolve(request: Request, session: Session) -> Principal | None:
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            data = tokens.loads(header[7:].strip(), max_age=settings.token_max_age)
+        else:
+            data = request.session.get("auth")
+        if not isinstance(data, dict):
+            return None
+        try:
+            return accounts_service.principal_for(session, str(data["k"]), int(data["i"]), int(data["v"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    return resolve
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    @app.middleware("http")
+    async def language_and_origin(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        lang = i18n.parse_language(request.cookies.get(LANG_COOKIE)) or settings.default_language
+        i18n.set_language(lang)
+        # Cookie-authenticated writes must come from our own pages (SameSite=Lax does the rest).
+        origin = request.headers.get("origin")
+        if request.method not in SAFE_METHODS and origin and origin != "null":
+            if urlsplit(origin).netloc != request.headers.get("host", ""):
+                return JSONResponse(
+                    {"error": "CrossOriginRequest", "detail": "Request from another site refused"},
+                    status_code=403,
+                )
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret(),
+        session_cookie=SESSION_COOKIE,
+        max_age=settings.session_max_age,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ShulianError)
+    async def domain_error(request: Request, exc: ShulianError) -> Response:
+        if _wants_json(request):
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+            return JSONResponse(
+                {"error": exc.code, "detail": exc.detail},
+                status_code=exc.status_code,
+                headers=headers,
+            )
+        if isinstance(exc, NotAuthenticated):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        message = i18n.gettext(exc.template).format(**exc.params)
+        return render(request, "error.html", {"status": exc.status_code, "message": message},
+                      status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(_describe(err) for err in exc.errors())
+        if _wants_json(request):
+            return JSONResponse({"error": "ValidationError", "detail": problems}, status_code=422)
+        return render(request, "error.html", {"status": 422, "message": problems}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        name = "NotFound" if exc.status_code == 404 else "HTTPError"
+        detail = "Page not found" if exc.status_code == 404 else str(exc.detail)
+        if _wants_json(request):
+            return JSONResponse({"error": name, "detail": detail}, status_code=exc.status_code)
+        return render(
+            request,
+            "error.html",
+            {"status": exc.status_code, "message": i18n.gettext(detail)},
+            status_code=exc.status_code,
+        )
+
+
+def _describe(err: Any) -> str:
+    where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+    return f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid"))
+
+
+def asgi() -> FastAPI:
+    """Factory for ``uvicorn --factory``: reads the settings when the worker starts."""
+    from shulian.core.config import load_settings
+
+    return create_app(load_settings())

@@ -1,0 +1,150 @@
+"""The ``shulian`` command line: serve, db, demo, user."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shulian.core.clock import utcnow
+from shulian.core.config import Settings, load_settings
+from shulian.core.db import make_engine, make_sessionmaker, session_scope
+from shulian.core.errors import ConfigurationError, ShulianError
+
+app = typer.Typer(help="Shulian (书链): an open-source smart-library platform.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+user_app = typer.Typer(help="Staff and reader accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigurationError as exc:
+        err.print(f"[bold red]Configuration error:[/] {exc.detail}")
+        raise typer.Exit(2) from None
+
+
+def _upgrade(settings: Settings) -> None:
+    from shulian.migrations import upgrade
+
+    upgrade(make_engine(settings.effective_database_url))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
+    migrate: Annotated[bool, typer.Option(help="Apply migrations before serving.")] = True,
+) -> None:
+    """Serve the web pages and the JSON API (migrations are applied first)."""
+    import uvicorn
+
+    settings = _settings()
+    if migrate:
+        _upgrade(settings)
+    if workers > 1 and settings.effective_database_url.startswith("sqlite"):
+        err.print("[yellow]SQLite serves from one process; using 1 worker.[/]")
+        workers = 1
+    console.print(f"Shulian on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run("shulian.api:asgi", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=True, server_header=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database to the newest schema."""
+    from shulian.migrations import current_revision
+
+    settings = _settings()
+    _upgrade(settings)
+    rev = current_revision(make_engine(settings.effective_database_url))
+    console.print(f"Database at revision [bold]{rev}[/]")
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo library (network, calendars, staff for each role, readers)."""
+    from shulian import demo as demo_data
+
+    settings = _settings()
+    _upgrade(settings)
+    factory = make_sessionmaker(make_engine(settings.effective_database_url))
+    with session_scope(factory) as session:
+        added = demo_data.load(session, now=utcnow())
+    console.print(
+        f"Demo library: {added['branches']} branches, {added['staff']} staff, "
+        f"{added['readers']} readers added."
+    )
+    table = Table("account", "password", "role")
+    for username, _name, _branch, roles in demo_data.STAFF:
+        table.add_row(username, demo_data.DEMO_STAFF_PASSWORD, ", ".join(roles))
+    table.add_row("R0001 … R0012", demo_data.DEMO_READER_PASSWORD, "reader")
+    console.print(table)
+
+
+@user_app.command("create")
+def user_create(
+    kind: Annotated[str, typer.Argument(help="'staff' or 'reader'.")],
+    account: Annotated[str, typer.Argument(help="Username (staff) or card number (reader).")],
+    name: Annotated[str, typer.Option(help="Display name (staff) or full name (reader).")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                          help="Prompted for when not given.")
+    ],
+    role: Annotated[list[str] | None, typer.Option(help="Staff role; repeat for several.")] = None,
+    branch: Annotated[str | None, typer.Option(help="Branch code (home branch of a reader).")] = None,
+    category: Annotated[str, typer.Option(help="Reader category.")] = "adult",
+    expires: Annotated[str | None, typer.Option(help="Reader card expiry, YYYY-MM-DD.")] = None,
+) -> None:
+    """Create a staff account (with roles) or a reader (with a card number)."""
+    from pydantic import ValidationError
+
+    from shulian.accounts import service as accounts_service
+    from shulian.accounts.schemas import ReaderCreate, StaffCreate
+
+    settings = _settings()
+    _upgrade(settings)
+    factory = make_sessionmaker(make_engine(settings.effective_database_url))
+    now = utcnow()
+    try:
+        with session_scope(factory) as session:
+            if kind == "staff":
+                staff = accounts_service.create_staff(
+                    session,
+                    data=StaffCreate(username=account, display_name=name, password=password,
+                                     branch=branch, roles=role or []),
+                    actor="system:cli",
+                    now=now,
+                )
+                console.print(f"Staff account [bold]{staff.username}[/] created (id {staff.id}).")
+            elif kind == "reader":
+                if branch is None:
+                    raise typer.BadParameter("a reader needs --branch (home branch code)")
+                expiry = date.fromisoformat(expires) if expires else date(now.year + 3, now.month, 1)
+                reader = accounts_service.register_reader(
+                    session,
+                    data=ReaderCreate(card_number=account, name=name, category=category,
+                                      home_branch=branch, expires_on=expiry, password=password),
+                    actor="system:cli",
+                    now=now,
+                )
+                console.print(f"Reader [bold]{reader.card_number}[/] registered (id {reader.id}).")
+            else:
+                raise typer.BadParameter("KIND must be 'staff' or 'reader'")
+    except (ShulianError, ValidationError, ValueError) as exc:
+        detail = exc.detail if isinstance(exc, ShulianError) else str(exc)
+        err.print(f"[bold red]Not created:[/] {detail}")
+        raise typer.Exit(1) from None
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

@@ -1,0 +1,87 @@
+"""Infrastructure settings, read from ``SHULIAN_*`` environment variables or a ``.env`` file.
+
+Settings hold infrastructure only (where the database is, which secret signs cookies); library
+rules live in tables. Nothing here is read at import time: callers build ``Settings`` and pass it
+to ``create_app(settings)`` or the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shulian.core.errors import ConfigurationError
+
+Language = Literal["zh-CN", "en"]
+LANGUAGES: tuple[Language, ...] = ("zh-CN", "en")
+
+ENV_PREFIX = "SHULIAN_"
+
+
+class Settings(BaseSettings):
+    """Where things are and how the process behaves; never library rules."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default=Path("var"), description="Database, keys and indexes.")
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; empty means SQLite under data_dir."
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs cookies, tokens and QR codes; generated under data_dir when unset.",
+    )
+    default_language: Language = "zh-CN"
+    session_max_age: int = Field(default=8 * 3600, gt=0, description="Seconds a login lasts.")
+    token_max_age: int = Field(default=12 * 3600, gt=0, description="Seconds an API token lasts.")
+    qr_max_age: int = Field(default=300, gt=0, description="Seconds a reader's QR code lasts.")
+    login_max_failures: int = Field(default=5, gt=0)
+    login_window_seconds: int = Field(default=900, gt=0)
+    secure_cookies: bool = False
+    sql_echo: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'shulian.db'}"
+
+    def secret(self) -> str:
+        """The signing secret; generated once, owner-only, under ``data_dir`` when not set."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, turning a malformed value into a clear error.
+
+    Raises:
+        ConfigurationError: naming each ``SHULIAN_*`` variable that is wrong and why.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "?"
+            problems.append(f"{ENV_PREFIX}{field.upper()}: {err['msg']}")
+        raise ConfigurationError("; ".join(problems)) from None

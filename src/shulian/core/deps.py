@@ -1,0 +1,131 @@
+"""Typed request dependencies: ``SessionDep``, ``NowDep``, ``SettingsDep``, ``CurrentPrincipal``,
+``CurrentReader``, ``StaffUser`` and ``require(permission)``.
+
+The kernel does not know how a principal is found (that is the accounts service's business); the
+app registers a resolver on ``app.state.principal_resolver`` and these dependencies call it.
+Every route declares who may call it: a ``require(...)`` permission, ``CurrentReader`` (a reader,
+for their own data only), ``StaffUser`` (any staff member) or nothing (public).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from shulian.core.config import Settings
+from shulian.core.db import session_scope
+from shulian.core.errors import Forbidden, Unauthorized
+from shulian.core.security import Principal, Signer
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class NotAuthenticated(Unauthorized):
+    def __init__(self) -> None:
+        super().__init__("Please log in first")
+
+
+class PermissionDenied(Forbidden):
+    def __init__(self, permission: str) -> None:
+        super().__init__("Missing permission: {permission}", permission=permission)
+
+
+class ReadersOnly(Forbidden):
+    def __init__(self) -> None:
+        super().__init__("Only a reader can do this, for their own account")
+
+
+class StaffOnly(Forbidden):
+    def __init__(self) -> None:
+        super().__init__("Only library staff can do this")
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the endpoint returns, rolled back on error.
+
+    Safe methods get a session that does not take SQLite's write lock up front.
+    """
+    state = request.app.state
+    factory = state.read_sessionmaker if request.method in SAFE_METHODS else state.sessionmaker
+    with session_scope(factory) as session:
+        yield session
+
+
+def get_now(request: Request) -> datetime:
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock()
+
+
+def signer(purpose: str) -> Callable[[Request], Signer]:
+    """A dependency giving the ``Signer`` for one purpose (``api-token``, ``reader-qr``)."""
+
+    def _signer(request: Request) -> Signer:
+        return Signer(request.app.state.secret, purpose)
+
+    return _signer
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+NowDep = Annotated[datetime, Depends(get_now)]
+
+
+def get_optional_principal(request: Request, session: SessionDep) -> Principal | None:
+    if not hasattr(request.state, "principal"):
+        resolver: Callable[[Request, Session], Principal | None] = (
+            request.app.state.principal_resolver
+        )
+        request.state.principal = resolver(request, session)
+    principal: Principal | None = request.state.principal
+    return principal
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
+
+
+def get_principal(principal: OptionalPrincipal) -> Principal:
+    if principal is None:
+        raise NotAuthenticated()
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def get_reader_principal(principal: CurrentPrincipal) -> Principal:
+    if principal.kind != "reader":
+        raise ReadersOnly()
+    return principal
+
+
+def get_staff_principal(principal: CurrentPrincipal) -> Principal:
+    if principal.kind != "staff":
+        raise StaffOnly()
+    return principal
+
+
+CurrentReader = Annotated[Principal, Depends(get_reader_principal)]
+StaffUser = Annotated[Principal, Depends(get_staff_principal)]
+
+
+def require(permission: str) -> Any:
+    """A dependency admitting staff who hold ``permission``; it answers 403 naming what is
+    missing. The permission is kept on the dependency so tests can list every route's guard."""
+
+    def _check(principal: StaffUser) -> Principal:
+        if not principal.can(permission):
+            raise PermissionDenied(permission)
+        return principal
+
+    _check.__name__ = f"require_{permission.replace('.', '_')}"
+    _check.shulian_permission = permission  # type: ignore[attr-defined]
+    return Depends(_check)

@@ -1,0 +1,78 @@
+"""Passwords (Argon2id) and signed, expiring tokens (cookies, API bearer tokens, QR codes)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+_hasher = PasswordHasher()
+# Verified against when the account does not exist, so both failures take the same time.
+_DUMMY_HASH = _hasher.hash("shulian-dummy-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches; a missing hash still costs one Argon2 verification."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+class Signer:
+    """Signs small JSON payloads for one purpose (``salt``); each purpose has its own lifetime."""
+
+    def __init__(self, secret: str, purpose: str) -> None:
+        self._s = URLSafeTimedSerializer(secret, salt=f"shulian.{purpose}")
+
+    def dumps(self, payload: dict[str, Any]) -> str:
+        return self._s.dumps(payload)
+
+    def loads(self, token: str, *, max_age: int) -> dict[str, Any] | None:
+        """The payload, or None when the token is forged, altered or older than ``max_age``."""
+        try:
+            data = self._s.loads(token, max_age=max_age)
+        except (SignatureExpired, BadSignature):
+            return None
+        return data if isinstance(data, dict) else None
+
+
+def keyed_digest(secret: str, value: str) -> str:
+    """A keyed pseudonym (HMAC-SHA256) for a value that must not be stored in the clear."""
+    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+PrincipalKind = Literal["staff", "reader"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request. Readers hold no permissions: they reach only their own data."""
+
+    kind: PrincipalKind
+    id: int
+    display_name: str
+    permissions: frozenset[str] = field(default_factory=frozenset)
+    branch_code: str | None = None
+    auth_version: int = 1
+
+    @property
+    def actor(self) -> str:
+        """How the principal appears in events: a kind and an id, never a name."""
+        return f"{self.kind}:{self.id}"
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
