@@ -146,5 +146,5 @@ def user_create(
         raise typer.Exit(1) from None
 
 
-def main() -> None:  # pragma: no cover - console entry point
+if __name__ == "__main__":  # pragma: no cover - `python -m shulian.cli`
     sys.exit(app())

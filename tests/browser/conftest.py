@@ -1,0 +1,169 @@
+"""A real Shulian server (demo library, own temp data dir) and a headless Debian Chromium.
+
+Self-contained: nothing here depends on the suite's top-level fixtures. The browser is Debian's
+``chromium`` (``bash scripts/ensure-chromium.sh``); Playwright never downloads one. Without it the
+tests skip, except under CI (``CI=true``), where a missing browser fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STARTUP_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    data_dir: Path
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        return False
+    except OSError:
+        return False
+
+
+def _server_env(data_dir: Path) -> dict[str, str]:
+    # Drop any SHULIAN_* the surrounding run set (e.g. a PostgreSQL URL): this server is SQLite.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHULIAN_")}
+    env["SHULIAN_DATA_DIR"] = str(data_dir)
+    env["SHULIAN_SECRET_KEY"] = secrets.token_urlsafe(32)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """``shulian demo`` then ``shulian serve`` on a free port, in a fresh temp directory."""
+    data_dir = tmp_path_factory.mktemp("shulian-live")
+    env = _server_env(data_dir)
+    cli = [sys.executable, "-m", "shulian.cli"]
+    demo = subprocess.run(
+        [*cli, "demo"], cwd=data_dir, env=env, capture_output=True, text=True, timeout=120
+    )
+    if demo.returncode != 0:
+        pytest.fail(f"`shulian demo` failed ({demo.returncode}):\n{demo.stdout}\n{demo.stderr}")
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = data_dir / "server.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [*cli, "serve", "--port", str(port)],
+            cwd=data_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not _healthy(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                state = f"exited with {proc.returncode}" if proc.poll() is not None else "timed out"
+                pytest.fail(f"server on {url} {state}; its output:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield LiveServer(url=url, data_dir=data_dir)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        message = (
+            "Debian's chromium is not installed, so the browser tests cannot run "
+            "(install it with `bash scripts/ensure-chromium.sh` or `apt-get install chromium`)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}; CI never skips them")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def playwright_driver() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright_driver: Playwright, chromium_path: str) -> Iterator[Browser]:
+    browser = playwright_driver.chromium.launch(
+        executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+    )
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def open_page(browser: Browser, live_server: LiveServer) -> Iterator[Callable[[dict[str, int]], Page]]:
+    """A fresh browser context (no cookies: default language, logged out) at a given viewport;
+    narrower than 720 px it behaves as a phone (touch, the page's meta viewport honoured)."""
+    contexts = []
+
+    def make(viewport: dict[str, int]) -> Page:
+        phone = viewport["width"] < 720
+        context = browser.new_context(
+            base_url=live_server.url, viewport=viewport, is_mobile=phone, has_touch=phone
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
