@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
 
 from shulian.core.clock import utcnow
 from shulian.core.config import Settings, load_settings
@@ -32,10 +35,17 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def _upgrade(settings: Settings) -> None:
+@contextmanager
+def _database(settings: Settings) -> Iterator[Engine]:
+    """The database, migrated to the newest schema; its connections closed afterwards."""
     from shulian.migrations import upgrade
 
-    upgrade(make_engine(settings.effective_database_url))
+    engine = make_engine(settings.effective_database_url)
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @app.command()
@@ -50,7 +60,8 @@ def serve(
 
     settings = _settings()
     if migrate:
-        _upgrade(settings)
+        with _database(settings):
+            pass
     if workers > 1 and settings.effective_database_url.startswith("sqlite"):
         err.print("[yellow]SQLite serves from one process; using 1 worker.[/]")
         workers = 1
@@ -64,9 +75,8 @@ def db_upgrade() -> None:
     """Bring the database to the newest schema."""
     from shulian.migrations import current_revision
 
-    settings = _settings()
-    _upgrade(settings)
-    rev = current_revision(make_engine(settings.effective_database_url))
+    with _database(_settings()) as engine:
+        rev = current_revision(engine)
     console.print(f"Database at revision [bold]{rev}[/]")
 
 
@@ -75,10 +85,7 @@ def demo() -> None:
     """Load the demo library (network, calendars, staff for each role, readers)."""
     from shulian import demo as demo_data
 
-    settings = _settings()
-    _upgrade(settings)
-    factory = make_sessionmaker(make_engine(settings.effective_database_url))
-    with session_scope(factory) as session:
+    with _database(_settings()) as engine, session_scope(make_sessionmaker(engine)) as session:
         added = demo_data.load(session, now=utcnow())
     console.print(
         f"Demo library: {added['branches']} branches, {added['staff']} staff, "
@@ -111,12 +118,9 @@ def user_create(
     from shulian.accounts import service as accounts_service
     from shulian.accounts.schemas import ReaderCreate, StaffCreate
 
-    settings = _settings()
-    _upgrade(settings)
-    factory = make_sessionmaker(make_engine(settings.effective_database_url))
     now = utcnow()
     try:
-        with session_scope(factory) as session:
+        with _database(_settings()) as engine, session_scope(make_sessionmaker(engine)) as session:
             if kind == "staff":
                 staff = accounts_service.create_staff(
                     session,

@@ -25,8 +25,6 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-PHONE = {"width": 360, "height": 740}
-DESKTOP = {"width": 1280, "height": 800}
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -149,8 +147,11 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
+OpenPage = Callable[[dict[str, int]], Page]
+
+
 @pytest.fixture
-def open_page(browser: Browser, live_server: LiveServer) -> Iterator[Callable[[dict[str, int]], Page]]:
+def open_page(browser: Browser, live_server: LiveServer) -> Iterator[OpenPage]:
     """A fresh browser context (no cookies: default language, logged out) at a given viewport;
     narrower than 720 px it behaves as a phone (touch, the page's meta viewport honoured)."""
     contexts = []

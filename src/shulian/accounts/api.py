@@ -9,6 +9,7 @@ import segno
 from fastapi import APIRouter, Depends, Request, status
 
 from shulian.accounts import service
+from shulian.accounts.errors import InvalidCredentials
 from shulian.accounts.schemas import (
     LoginRequest,
     MeRead,
@@ -71,11 +72,16 @@ def login(
         "max_failures": settings.login_max_failures,
         "window": timedelta(seconds=settings.login_window_seconds),
     }
-    if body.kind == "staff":
-        staff = service.authenticate_staff(session, username=body.account, **common)  # type: ignore[arg-type]
-        return "staff", staff.id, staff.auth_version
-    reader = service.authenticate_reader(session, card_number=body.account, **common)  # type: ignore[arg-type]
-    return "reader", reader.id, reader.auth_version
+    try:
+        if body.kind == "staff":
+            staff = service.authenticate_staff(session, username=body.account, **common)  # type: ignore[arg-type]
+            return "staff", staff.id, staff.auth_version
+        reader = service.authenticate_reader(session, card_number=body.account, **common)  # type: ignore[arg-type]
+        return "reader", reader.id, reader.auth_version
+    except InvalidCredentials:
+        # The failed attempt must count although the request fails: keep it, then refuse.
+        session.commit()
+        raise
 
 
 @router.get("/me", response_model=MeRead)
@@ -116,7 +122,7 @@ def reader_qr(
     session: SessionDep, principal: Principal, *, settings: SettingsDep, qr: Signer
 ) -> ReaderQRRead:
     code = service.issue_reader_qr(service.get_reader(session, principal.id), signer=qr)
-    svg = segno.make(code, error="m").svg_inline(scale=4, border=2)
+    svg = segno.make(code, error="m").svg_inline(scale=4, border=2, omitsize=True)
     return ReaderQRRead(code=code, expires_in=settings.qr_max_age, svg=svg)
 
 
