@@ -82,9 +82,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(
-    settings: Settings, engine: Engine, session_factory: sessionmaker[Session]
-) -> FastAPI:
+def app(settings: Settings, engine: Engine, session_factory: sessionmaker[Session]) -> FastAPI:
     application = create_app(settings, engine=engine, clock=lambda: NOW)
     # Requests share the test's transaction, so the test sees their writes and nothing stays.
     application.state.sessionmaker = session_factory

@@ -30,7 +30,9 @@ def _count(url: str, model: type) -> int:
         engine.dispose()
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["db", "upgrade"], ["demo"], ["user", "create"]])
+@pytest.mark.parametrize(
+    "command", [[], ["serve"], ["db", "upgrade"], ["demo"], ["user", "create"]]
+)
 def test_every_command_explains_itself(command: list[str]) -> None:
     result = CliRunner().invoke(cli, [*command, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output
@@ -50,8 +52,21 @@ def test_user_create_staff_and_reader(env: str) -> None:
     runner = CliRunner()
     assert runner.invoke(cli, ["demo"]).exit_code == 0
     r = runner.invoke(
-        cli, ["user", "create", "staff", "Zhou", "--name", "周馆员", "--role", "reviewer",
-              "--role", "publisher", "--branch", "CEN"],
+        cli,
+        [
+            "user",
+            "create",
+            "staff",
+            "Zhou",
+            "--name",
+            "周馆员",
+            "--role",
+            "reviewer",
+            "--role",
+            "publisher",
+            "--branch",
+            "CEN",
+        ],
         input="s3cret-pass\ns3cret-pass\n",
     )
     assert r.exit_code == 0, r.output
@@ -62,8 +77,21 @@ def test_user_create_staff_and_reader(env: str) -> None:
         assert verify_password(staff.password_hash, "s3cret-pass")
     engine.dispose()
     r = runner.invoke(
-        cli, ["user", "create", "reader", "C900", "--name", "读者", "--branch", "B01",
-              "--password", "123456", "--category", "child"],
+        cli,
+        [
+            "user",
+            "create",
+            "reader",
+            "C900",
+            "--name",
+            "读者",
+            "--branch",
+            "B01",
+            "--password",
+            "123456",
+            "--category",
+            "child",
+        ],
     )
     assert r.exit_code == 0 and "Reader C900 registered" in r.output
 
@@ -71,9 +99,35 @@ def test_user_create_staff_and_reader(env: str) -> None:
 def test_user_create_reports_what_is_wrong(env: str) -> None:
     runner = CliRunner()
     assert runner.invoke(cli, ["demo"]).exit_code == 0
-    r = runner.invoke(cli, ["user", "create", "staff", "x1", "--name", "n", "--password",
-                            "long-enough", "--role", "emperor"])
+    r = runner.invoke(
+        cli,
+        [
+            "user",
+            "create",
+            "staff",
+            "x1",
+            "--name",
+            "n",
+            "--password",
+            "long-enough",
+            "--role",
+            "emperor",
+        ],
+    )
     assert r.exit_code == 1 and "Unknown role emperor" in r.output
-    r = runner.invoke(cli, ["user", "create", "reader", "C901", "--name", "n", "--password",
-                            "123456", "--branch", "NOWHERE"])
+    r = runner.invoke(
+        cli,
+        [
+            "user",
+            "create",
+            "reader",
+            "C901",
+            "--name",
+            "n",
+            "--password",
+            "123456",
+            "--branch",
+            "NOWHERE",
+        ],
+    )
     assert r.exit_code == 1 and "No branch with code NOWHERE" in r.output

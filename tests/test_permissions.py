@@ -40,7 +40,9 @@ PUBLIC = {
     ("GET", "/api/v1/openapi.json"),
 }
 
-Guard = tuple[str, str | None]  # ("permission", name) | ("reader", None) | ("staff", None) | ("login", None)
+Guard = tuple[
+    str, str | None
+]  # ("permission", name) | ("reader", None) | ("staff", None) | ("login", None)
 
 
 def _guards(dependant: Any) -> Iterator[Guard]:
@@ -134,8 +136,10 @@ def test_guards_are_enforced(
             r = client.request(method, url, headers=principals["staff"])
             assert r.status_code == 403, (method, path, r.text)
             if api:
-                assert r.json() == {"error": "PermissionDenied",
-                                    "detail": f"Missing permission: {name}"}
+                assert r.json() == {
+                    "error": "PermissionDenied",
+                    "detail": f"Missing permission: {name}",
+                }
             else:
                 assert name is not None and name in r.text
             r = client.request(method, url, headers=principals["reader"])

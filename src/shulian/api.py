@@ -62,7 +62,9 @@ def create_app(
     app.state.read_sessionmaker = make_sessionmaker(engine, readonly=True)
     app.state.clock = clock
     app.state.secret = settings.secret()
-    app.state.principal_resolver = _principal_resolver(Signer(app.state.secret, "api-token"), settings)
+    app.state.principal_resolver = _principal_resolver(
+        Signer(app.state.secret, "api-token"), settings
+    )
     i18n.load_catalogs(WEB / "i18n")
 
     _install_middleware(app, settings)
@@ -105,7 +107,9 @@ def _principal_resolver(
         if not isinstance(data, dict):
             return None
         try:
-            return accounts_service.principal_for(session, str(data["k"]), int(data["i"]), int(data["v"]))
+            return accounts_service.principal_for(
+                session, str(data["k"]), int(data["i"]), int(data["v"])
+            )
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -121,12 +125,16 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
         i18n.set_language(lang)
         # Cookie-authenticated writes must come from our own pages (SameSite=Lax does the rest).
         origin = request.headers.get("origin")
-        if request.method not in SAFE_METHODS and origin and origin != "null":
-            if urlsplit(origin).netloc != request.headers.get("host", ""):
-                return JSONResponse(
-                    {"error": "CrossOriginRequest", "detail": "Request from another site refused"},
-                    status_code=403,
-                )
+        cross_site = (
+            bool(origin)
+            and origin != "null"
+            and (urlsplit(origin or "").netloc != request.headers.get("host", ""))
+        )
+        if request.method not in SAFE_METHODS and cross_site:
+            return JSONResponse(
+                {"error": "CrossOriginRequest", "detail": "Request from another site refused"},
+                status_code=403,
+            )
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -160,8 +168,12 @@ def _install_error_handlers(app: FastAPI) -> None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
         message = i18n.gettext(exc.template).format(**exc.params)
-        return render(request, "error.html", {"status": exc.status_code, "message": message},
-                      status_code=exc.status_code)
+        return render(
+            request,
+            "error.html",
+            {"status": exc.status_code, "message": message},
+            status_code=exc.status_code,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

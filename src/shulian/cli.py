@@ -18,7 +18,9 @@ from shulian.core.config import Settings, load_settings
 from shulian.core.db import make_engine, make_sessionmaker, session_scope
 from shulian.core.errors import ConfigurationError, ShulianError
 
-app = typer.Typer(help="Shulian (书链): an open-source smart-library platform.", no_args_is_help=True)
+app = typer.Typer(
+    help="Shulian (书链): an open-source smart-library platform.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 user_app = typer.Typer(help="Staff and reader accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -66,8 +68,15 @@ def serve(
         err.print("[yellow]SQLite serves from one process; using 1 worker.[/]")
         workers = 1
     console.print(f"Shulian on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run("shulian.api:asgi", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True, server_header=False)
+    uvicorn.run(
+        "shulian.api:asgi",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        server_header=False,
+    )
 
 
 @db_app.command("upgrade")
@@ -104,11 +113,18 @@ def user_create(
     account: Annotated[str, typer.Argument(help="Username (staff) or card number (reader).")],
     name: Annotated[str, typer.Option(help="Display name (staff) or full name (reader).")],
     password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
-                          help="Prompted for when not given.")
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Prompted for when not given.",
+        ),
     ],
     role: Annotated[list[str] | None, typer.Option(help="Staff role; repeat for several.")] = None,
-    branch: Annotated[str | None, typer.Option(help="Branch code (home branch of a reader).")] = None,
+    branch: Annotated[
+        str | None, typer.Option(help="Branch code (home branch of a reader).")
+    ] = None,
     category: Annotated[str, typer.Option(help="Reader category.")] = "adult",
     expires: Annotated[str | None, typer.Option(help="Reader card expiry, YYYY-MM-DD.")] = None,
 ) -> None:
@@ -124,8 +140,13 @@ def user_create(
             if kind == "staff":
                 staff = accounts_service.create_staff(
                     session,
-                    data=StaffCreate(username=account, display_name=name, password=password,
-                                     branch=branch, roles=role or []),
+                    data=StaffCreate(
+                        username=account,
+                        display_name=name,
+                        password=password,
+                        branch=branch,
+                        roles=role or [],
+                    ),
                     actor="system:cli",
                     now=now,
                 )
@@ -133,11 +154,19 @@ def user_create(
             elif kind == "reader":
                 if branch is None:
                     raise typer.BadParameter("a reader needs --branch (home branch code)")
-                expiry = date.fromisoformat(expires) if expires else date(now.year + 3, now.month, 1)
+                expiry = (
+                    date.fromisoformat(expires) if expires else date(now.year + 3, now.month, 1)
+                )
                 reader = accounts_service.register_reader(
                     session,
-                    data=ReaderCreate(card_number=account, name=name, category=category,
-                                      home_branch=branch, expires_on=expiry, password=password),
+                    data=ReaderCreate(
+                        card_number=account,
+                        name=name,
+                        category=category,
+                        home_branch=branch,
+                        expires_on=expiry,
+                        password=password,
+                    ),
                     actor="system:cli",
                     now=now,
                 )

@@ -18,22 +18,47 @@ from shulian.consortium.errors import BranchCodeTaken
 from shulian.consortium.models import BranchKind
 from shulian.consortium.schemas import BranchCreate, ClosedDayCreate, DayHours, WeeklyHours
 
-DEMO_STAFF_PASSWORD = "shulian-demo"
-DEMO_READER_PASSWORD = "reader-demo"
+# Published demo passwords (README): a demo library only, never a real one.
+DEMO_STAFF_PASSWORD = "shulian-demo"  # noqa: S105
+DEMO_READER_PASSWORD = "reader-demo"  # noqa: S105
 ACTOR = "system:demo"
 
 NETWORK: list[tuple[str, str, str, BranchKind, str | None, str]] = [
-    ("CEN", "书链市图书馆（总馆）", "Shulian City Library (Central)", BranchKind.CENTRAL, None,
-     "文化路 1 号"),
+    (
+        "CEN",
+        "书链市图书馆（总馆）",
+        "Shulian City Library (Central)",
+        BranchKind.CENTRAL,
+        None,
+        "文化路 1 号",
+    ),
     ("B01", "东城分馆", "East District Branch", BranchKind.BRANCH, "CEN", "东城区朝阳街 18 号"),
     ("B02", "西城分馆", "West District Branch", BranchKind.BRANCH, "CEN", "西城区和平路 66 号"),
     ("B03", "大学城分馆", "University Town Branch", BranchKind.BRANCH, "CEN", "大学城学苑路 9 号"),
-    ("S01", "地铁中心站 24 小时自助图书馆", "Metro Central 24-hour Library",
-     BranchKind.SELF_SERVICE, "CEN", "地铁中心站 B 出口"),
-    ("S02", "东城 24 小时自助图书馆", "East 24-hour Library", BranchKind.SELF_SERVICE, "B01",
-     "东城区市民广场"),
-    ("D01", "幸福社区流通点", "Xingfu Community Delivery Point", BranchKind.DELIVERY_POINT, "B02",
-     "幸福社区服务中心"),
+    (
+        "S01",
+        "地铁中心站 24 小时自助图书馆",
+        "Metro Central 24-hour Library",
+        BranchKind.SELF_SERVICE,
+        "CEN",
+        "地铁中心站 B 出口",
+    ),
+    (
+        "S02",
+        "东城 24 小时自助图书馆",
+        "East 24-hour Library",
+        BranchKind.SELF_SERVICE,
+        "B01",
+        "东城区市民广场",
+    ),
+    (
+        "D01",
+        "幸福社区流通点",
+        "Xingfu Community Delivery Point",
+        BranchKind.DELIVERY_POINT,
+        "B02",
+        "幸福社区服务中心",
+    ),
 ]
 
 STAFF: list[tuple[str, str, str | None, list[str]]] = [
@@ -45,8 +70,20 @@ STAFF: list[tuple[str, str, str | None, list[str]]] = [
     ("manager", "分馆馆长 陈静", "B01", ["branch_manager"]),
 ]
 
-READER_NAMES = ["赵一鸣", "钱晓雨", "孙悦", "李思远", "周子涵", "吴嘉怡", "郑浩然", "王雨桐",
-                "冯志强", "陈书瑶", "褚明轩", "卫若兰"]
+READER_NAMES = [
+    "赵一鸣",
+    "钱晓雨",
+    "孙悦",
+    "李思远",
+    "周子涵",
+    "吴嘉怡",
+    "郑浩然",
+    "王雨桐",
+    "冯志强",
+    "陈书瑶",
+    "褚明轩",
+    "卫若兰",
+]
 CATEGORIES = ["adult", "student", "child", "faculty"]
 
 
@@ -58,8 +95,14 @@ def load(session: Session, *, now: datetime) -> dict[str, int]:
             with session.begin_nested():
                 consortium_service.create_branch(
                     session,
-                    data=BranchCreate(code=code, name_zh=zh, name_en=en, kind=kind,
-                                      parent_code=parent, address=address),
+                    data=BranchCreate(
+                        code=code,
+                        name_zh=zh,
+                        name_en=en,
+                        kind=kind,
+                        parent_code=parent,
+                        address=address,
+                    ),
                     actor=ACTOR,
                     now=now,
                 )
@@ -72,8 +115,13 @@ def load(session: Session, *, now: datetime) -> dict[str, int]:
             with session.begin_nested():
                 accounts_service.create_staff(
                     session,
-                    data=StaffCreate(username=username, display_name=name,
-                                     password=DEMO_STAFF_PASSWORD, branch=branch, roles=roles),
+                    data=StaffCreate(
+                        username=username,
+                        display_name=name,
+                        password=DEMO_STAFF_PASSWORD,
+                        branch=branch,
+                        roles=roles,
+                    ),
                     actor=ACTOR,
                     now=now,
                 )
@@ -118,8 +166,11 @@ def _calendar(session: Session, code: str, kind: BranchKind, now: datetime) -> N
     if kind is BranchKind.SELF_SERVICE:
         return
     year = now.year + (1 if now.month >= 11 else 0)
-    for day, reason in [(date(year, 1, 1), "元旦 New Year's Day"), (date(year, 5, 1), "劳动节 Labour Day"),
-                        (date(year, 10, 1), "国庆节 National Day")]:
+    for day, reason in [
+        (date(year, 1, 1), "元旦 New Year's Day"),
+        (date(year, 5, 1), "劳动节 Labour Day"),
+        (date(year, 10, 1), "国庆节 National Day"),
+    ]:
         consortium_service.add_closed_day(
             session, code=code, data=ClosedDayCreate(day=day, reason=reason), actor=ACTOR, now=now
         )

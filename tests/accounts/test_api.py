@@ -22,16 +22,22 @@ class TestToken:
         make_network(session)
         make_staff(session, roles=[], username="known")
         answers = [
-            client.post("/api/v1/auth/token",
-                        json={"kind": "staff", "account": account, "password": "wrong"})
+            client.post(
+                "/api/v1/auth/token",
+                json={"kind": "staff", "account": account, "password": "wrong"},
+            )
             for account in ("known", "unknown")
         ]
         assert [a.status_code for a in answers] == [401, 401]
-        assert answers[0].json() == answers[1].json() == {
-            "error": "InvalidCredentials", "detail": "Wrong account name or password"
-        }
+        assert (
+            answers[0].json()
+            == answers[1].json()
+            == {"error": "InvalidCredentials", "detail": "Wrong account name or password"}
+        )
 
-    def test_rate_limited_after_repeated_failures(self, session: Session, client: TestClient) -> None:
+    def test_rate_limited_after_repeated_failures(
+        self, session: Session, client: TestClient
+    ) -> None:
         make_network(session)
         make_reader(session, card="RD9")
         body = {"kind": "reader", "account": "RD9", "password": "nope"}
@@ -61,12 +67,19 @@ class TestReaderSeesOnlyOwnData:
         make_reader(session, card="RD2", name="别人")
         headers = bearer(client, "reader", "RD1")
         me = client.get("/api/v1/me", headers=headers).json()
-        assert me == {"kind": "reader", "id": mine.id, "display_name": "王小明", "branch": "CEN",
-                      "permissions": []}
+        assert me == {
+            "kind": "reader",
+            "id": mine.id,
+            "display_name": "王小明",
+            "branch": "CEN",
+            "permissions": [],
+        }
         account = client.get("/api/v1/me/reader", headers=headers).json()
         assert account["card_number"] == "RD1" and account["name"] == "王小明"
 
-    def test_cannot_read_another_reader_or_the_list(self, session: Session, client: TestClient) -> None:
+    def test_cannot_read_another_reader_or_the_list(
+        self, session: Session, client: TestClient
+    ) -> None:
         make_network(session)
         make_reader(session, card="RD1")
         other = make_reader(session, card="RD2")
@@ -79,36 +92,57 @@ class TestReaderSeesOnlyOwnData:
 
 
 class TestReadersAPI:
-    def test_desk_registers_and_finds_a_reader(self, client: TestClient, desk: dict[str, str]) -> None:
+    def test_desk_registers_and_finds_a_reader(
+        self, client: TestClient, desk: dict[str, str]
+    ) -> None:
         created = client.post(
             "/api/v1/readers",
             headers=desk,
-            json={"card_number": "a001", "name": "刘备", "category": "faculty",
-                  "home_branch": "B01", "expires_on": "2029-06-30"},
+            json={
+                "card_number": "a001",
+                "name": "刘备",
+                "category": "faculty",
+                "home_branch": "B01",
+                "expires_on": "2029-06-30",
+            },
         )
         assert created.status_code == 201, created.text
         reader = created.json()
         assert reader["card_number"] == "A001" and reader["home_branch"] == "B01"
         found = client.get("/api/v1/readers", params={"q": "刘"}, headers=desk).json()
         assert [r["card_number"] for r in found["items"]] == ["A001"]
-        blocked = client.patch(f"/api/v1/readers/{reader['id']}", headers=desk,
-                               json={"status": "blocked"})
+        blocked = client.patch(
+            f"/api/v1/readers/{reader['id']}", headers=desk, json={"status": "blocked"}
+        )
         assert blocked.json()["status"] == "blocked"
 
-    def test_unknown_branch_is_a_clear_error(self, client: TestClient, desk: dict[str, str]) -> None:
+    def test_unknown_branch_is_a_clear_error(
+        self, client: TestClient, desk: dict[str, str]
+    ) -> None:
         r = client.post(
-            "/api/v1/readers", headers=desk,
-            json={"card_number": "A002", "name": "x", "home_branch": "ZZZ",
-                  "expires_on": "2029-01-01"},
+            "/api/v1/readers",
+            headers=desk,
+            json={
+                "card_number": "A002",
+                "name": "x",
+                "home_branch": "ZZZ",
+                "expires_on": "2029-01-01",
+            },
         )
         assert r.status_code == 404
         assert r.json() == {"error": "BranchNotFound", "detail": "No branch with code ZZZ"}
 
     def test_bad_email_names_the_field(self, client: TestClient, desk: dict[str, str]) -> None:
         r = client.post(
-            "/api/v1/readers", headers=desk,
-            json={"card_number": "A003", "name": "x", "home_branch": "B01",
-                  "expires_on": "2029-01-01", "email": "not-an-address"},
+            "/api/v1/readers",
+            headers=desk,
+            json={
+                "card_number": "A003",
+                "name": "x",
+                "home_branch": "B01",
+                "expires_on": "2029-01-01",
+                "email": "not-an-address",
+            },
         )
         assert r.status_code == 422 and r.json()["detail"].startswith("email")
 
@@ -122,7 +156,9 @@ class TestReaderQRAPI:
         assert qr["svg"].startswith("<svg") and qr["expires_in"] == 300
         found = client.post("/api/v1/readers/resolve-qr", headers=desk, json={"code": qr["code"]})
         assert found.status_code == 200 and found.json()["card_number"] == "R77"
-        bad = client.post("/api/v1/readers/resolve-qr", headers=desk, json={"code": qr["code"] + "x"})
+        bad = client.post(
+            "/api/v1/readers/resolve-qr", headers=desk, json={"code": qr["code"] + "x"}
+        )
         assert bad.status_code == 400 and bad.json()["error"] == "InvalidReaderQR"
 
 
@@ -132,9 +168,15 @@ class TestStaffAPI:
         make_staff(session, roles=["admin"], username="root")
         admin = bearer(client, "staff", "root")
         r = client.post(
-            "/api/v1/staff", headers=admin,
-            json={"username": "reviewer2", "display_name": "审校二", "password": "long enough",
-                  "roles": ["reviewer"], "branch": "CEN"},
+            "/api/v1/staff",
+            headers=admin,
+            json={
+                "username": "reviewer2",
+                "display_name": "审校二",
+                "password": "long enough",
+                "roles": ["reviewer"],
+                "branch": "CEN",
+            },
         )
         assert r.status_code == 201
         assert r.json()["roles"] == ["reviewer"]
@@ -142,8 +184,14 @@ class TestStaffAPI:
         me = client.get("/api/v1/me", headers=new).json()
         assert me["permissions"] == ["catalog.record.review"]
         roles = {x["code"] for x in client.get("/api/v1/roles", headers=admin).json()}
-        assert {"cataloguer", "reviewer", "publisher", "circulation", "branch_manager",
-                "admin"} <= roles
+        assert {
+            "cataloguer",
+            "reviewer",
+            "publisher",
+            "circulation",
+            "branch_manager",
+            "admin",
+        } <= roles
 
 
 class TestPasswordChange:
@@ -151,9 +199,16 @@ class TestPasswordChange:
         make_network(session)
         make_staff(session, roles=[], username="changer")
         headers = bearer(client, "staff", "changer")
-        r = client.post("/api/v1/me/password", headers=headers,
-                        json={"current_password": PASSWORD, "new_password": "brand new pass"})
+        r = client.post(
+            "/api/v1/me/password",
+            headers=headers,
+            json={"current_password": PASSWORD, "new_password": "brand new pass"},
+        )
         assert r.status_code == 204
         assert client.get("/api/v1/me", headers=headers).status_code == 401
-        assert client.get("/api/v1/me",
-                          headers=bearer(client, "staff", "changer", "brand new pass")).status_code == 200
+        assert (
+            client.get(
+                "/api/v1/me", headers=bearer(client, "staff", "changer", "brand new pass")
+            ).status_code
+            == 200
+        )

@@ -73,7 +73,9 @@ class TestBranchTree:
 class TestCalendar:
     def test_branch_without_hours_is_open_every_day(self, session: Session) -> None:
         make_network(session)
-        assert service.next_open_day(session, code="B01", day=date(2026, 11, 23)) == date(2026, 11, 23)
+        assert service.next_open_day(session, code="B01", day=date(2026, 11, 23)) == date(
+            2026, 11, 23
+        )
 
     def test_due_date_skips_closed_weekdays_and_closed_days(self, session: Session) -> None:
         make_network(session)
@@ -83,8 +85,11 @@ class TestCalendar:
         )
         service.set_opening_hours(session, code="CEN", hours=week, actor="t", now=NOW)
         service.add_closed_day(
-            session, code="CEN", data=ClosedDayCreate(day=date(2026, 11, 24), reason="盘点"),
-            actor="t", now=NOW,
+            session,
+            code="CEN",
+            data=ClosedDayCreate(day=date(2026, 11, 24), reason="盘点"),
+            actor="t",
+            now=NOW,
         )
         monday = date(2026, 11, 23)
         assert not service.is_open_on(session, code="CEN", day=monday)
@@ -96,7 +101,9 @@ class TestCalendar:
     def test_closed_day_can_be_removed(self, session: Session) -> None:
         make_network(session)
         day = date(2027, 1, 1)
-        service.add_closed_day(session, code="B01", data=ClosedDayCreate(day=day), actor="t", now=NOW)
+        service.add_closed_day(
+            session, code="B01", data=ClosedDayCreate(day=day), actor="t", now=NOW
+        )
         service.remove_closed_day(session, code="B01", day=day, actor="t", now=NOW)
         assert service.is_open_on(session, code="B01", day=day)
         with pytest.raises(ClosedDayNotFound, match="2027-01-01"):
@@ -116,7 +123,9 @@ class TestCalendar:
 
     def test_round_the_clock_point(self, session: Session) -> None:
         make_network(session)
-        always = WeeklyHours(days=[DayHours(weekday=d, opens="00:00", closes="24:00") for d in range(7)])
+        always = WeeklyHours(
+            days=[DayHours(weekday=d, opens="00:00", closes="24:00") for d in range(7)]
+        )
         service.set_opening_hours(session, code="S01", hours=always, actor="t", now=NOW)
         cal = service.calendar(session, code="S01", start=date(2026, 11, 1), end=date(2026, 12, 1))
         assert [h.closes for h in cal.hours] == ["24:00"] * 7
@@ -129,8 +138,11 @@ class TestCalendar:
         day = date(2026, 11, 23)
         for week in range(54):
             service.add_closed_day(
-                session, code="B01", data=ClosedDayCreate(day=date.fromordinal(day.toordinal() + 7 * week)),
-                actor="t", now=NOW,
+                session,
+                code="B01",
+                data=ClosedDayCreate(day=date.fromordinal(day.toordinal() + 7 * week)),
+                actor="t",
+                now=NOW,
             )
         with pytest.raises(InvalidOpeningHours, match="no open day within a year"):
             service.next_open_day(session, code="B01", day=day)

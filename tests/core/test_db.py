@@ -21,17 +21,16 @@ class TestSQLiteEngine:
 
 class TestForeignKeys:
     def test_a_reader_cannot_point_at_a_missing_branch(self, connection: Connection) -> None:
-        with pytest.raises(IntegrityError):
-            with connection.begin_nested():
-                connection.execute(
-                    text(
-                        "INSERT INTO readers (card_number, name, category_code, phone, email,"
-                        " home_branch_id, status, expires_on, auth_version, points, created_at)"
-                        " VALUES ('X1', 'x', 'adult', '', '', 999999, 'active', '2030-01-01', 1,"
-                        " 0, :now)"
-                    ),
-                    {"now": NOW.replace(tzinfo=None)},
-                )
+        with pytest.raises(IntegrityError), connection.begin_nested():
+            connection.execute(
+                text(
+                    "INSERT INTO readers (card_number, name, category_code, phone, email,"
+                    " home_branch_id, status, expires_on, auth_version, points, created_at)"
+                    " VALUES ('X1', 'x', 'adult', '', '', 999999, 'active', '2030-01-01', 1,"
+                    " 0, :now)"
+                ),
+                {"now": NOW.replace(tzinfo=None)},
+            )
 
 
 class TestUTCDateTime:

@@ -34,14 +34,22 @@ def _projection(factory: sessionmaker[Session]) -> list[int]:
 class TestRecord:
     def test_event_commits_with_the_change(self, session: Session) -> None:
         ev = events.record(
-            session, type="test.happened", now=NOW, actor="staff:1", branch="CEN",
-            subject="reader:7", payload={"a": 1, "中文": "可以"},
+            session,
+            type="test.happened",
+            now=NOW,
+            actor="staff:1",
+            branch="CEN",
+            subject="reader:7",
+            payload={"a": 1, "中文": "可以"},
         )
         session.expire_all()
         got = session.get(Event, ev.seq)
         assert got is not None
         assert (got.type, got.actor, got.branch, got.subject) == (
-            "test.happened", "staff:1", "CEN", "reader:7"
+            "test.happened",
+            "staff:1",
+            "CEN",
+            "reader:7",
         )
         assert got.payload == {"a": 1, "中文": "可以"}
         assert got.occurred_at == NOW
@@ -59,15 +67,28 @@ class TestRecord:
 
 
 class TestConsume:
-    def test_each_consumer_reads_from_its_own_offset(self, scratch_engines: Callable[..., Engine]) -> None:
+    def test_each_consumer_reads_from_its_own_offset(
+        self, scratch_engines: Callable[..., Engine]
+    ) -> None:
         factory = make_sessionmaker(scratch_engines())
         _seed(factory, 10)
         seen_a: list[int] = []
         seen_b: list[int] = []
-        assert events.consume(factory, "a", lambda s, e: seen_a.append(e.seq), now=NOW,
-                              batch_size=3) == 10
-        assert events.consume(factory, "b", lambda s, e: seen_b.append(e.seq), now=NOW,
-                              batch_size=4, max_batches=1) == 4
+        assert (
+            events.consume(factory, "a", lambda s, e: seen_a.append(e.seq), now=NOW, batch_size=3)
+            == 10
+        )
+        assert (
+            events.consume(
+                factory,
+                "b",
+                lambda s, e: seen_b.append(e.seq),
+                now=NOW,
+                batch_size=4,
+                max_batches=1,
+            )
+            == 4
+        )
         assert seen_a == list(range(1, 11))
         assert seen_b == [1, 2, 3, 4]
         # Nothing new: consumer a applies nothing; b carries on where it stopped.
@@ -100,7 +121,8 @@ class TestConsume:
         root = Path(__file__).resolve().parents[2]
         proc = subprocess.Popen(
             [sys.executable, "-m", "tests.core.consumer_proc", scratch_db_url, "25"],
-            cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
         )
         reader = make_sessionmaker(scratch_engines(), readonly=True)
         try:

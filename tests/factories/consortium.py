@@ -24,7 +24,10 @@ def make_network(session: Session) -> dict[str, Branch]:
         out[code] = service.create_branch(
             session,
             data=BranchCreate(
-                code=code, name_zh=f"{code} 馆", name_en=f"{code} library", kind=kind,
+                code=code,
+                name_zh=f"{code} 馆",
+                name_en=f"{code} library",
+                kind=kind,
                 parent_code=parent,
             ),
             actor="test",

@@ -31,11 +31,16 @@ def _error_templates() -> set[str]:
     found = set()
     for path in SRC.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "__init__" and node.args
-                    and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
-                    and isinstance(node.func.value, ast.Call)
-                    and getattr(node.func.value.func, "id", "") == "super"):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "__init__"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+                and isinstance(node.func.value, ast.Call)
+                and getattr(node.func.value.func, "id", "") == "super"
+            ):
                 found.add(node.args[0].value)
     return found
 
@@ -63,4 +68,3 @@ def test_translations_keep_their_placeholders() -> None:
         ids = {f for _, f, _, _ in string.Formatter().parse(msgid) if f}
         strs = {f for _, f, _, _ in string.Formatter().parse(msgstr) if f}
         assert ids == strs, msgid
-

@@ -9,8 +9,9 @@ from tests.factories.accounts import PASSWORD, make_reader, make_staff
 from tests.factories.consortium import make_network
 
 
-def _login(client: TestClient, kind: str, account: str, password: str = PASSWORD,
-           next_: str = "/") -> object:
+def _login(
+    client: TestClient, kind: str, account: str, password: str = PASSWORD, next_: str = "/"
+) -> object:
     return client.post(
         "/login",
         data={"kind": kind, "account": account, "password": password, "next": next_},
@@ -111,8 +112,13 @@ class TestStaffReaderPages:
         make_network(session)
         make_staff(session, roles=["circulation"], username="desk7")
         _login(client, "staff", "desk7")
-        form = {"card_number": "F100", "name": "郭靖", "category": "student",
-                "home_branch": "B01", "expires_on": "2029-09-01"}
+        form = {
+            "card_number": "F100",
+            "name": "郭靖",
+            "category": "student",
+            "home_branch": "B01",
+            "expires_on": "2029-09-01",
+        }
         r = client.post("/staff/readers", data=form, follow_redirects=False)
         assert r.status_code == 303
         page = client.get(r.headers["location"]).text

@@ -74,9 +74,9 @@ def login(
     }
     try:
         if body.kind == "staff":
-            staff = service.authenticate_staff(session, username=body.account, **common)  # type: ignore[arg-type]
+            staff = service.authenticate_staff(session, username=body.account, **common)
             return "staff", staff.id, staff.auth_version
-        reader = service.authenticate_reader(session, card_number=body.account, **common)  # type: ignore[arg-type]
+        reader = service.authenticate_reader(session, card_number=body.account, **common)
         return "reader", reader.id, reader.auth_version
     except InvalidCredentials:
         # The failed attempt must count although the request fails: keep it, then refuse.
@@ -135,7 +135,9 @@ def resolve_qr(
     body: ReaderQRResolve, session: SessionDep, settings: SettingsDep, qr: QRSigner
 ) -> ReaderRead:
     """Desk or kiosk: who is the reader behind this scanned QR code?"""
-    reader = service.resolve_reader_qr(session, code=body.code, signer=qr, max_age=settings.qr_max_age)
+    reader = service.resolve_reader_qr(
+        session, code=body.code, signer=qr, max_age=settings.qr_max_age
+    )
     return service.reader_read(session, reader)
 
 
@@ -156,7 +158,9 @@ def register_reader(
 
 
 @router.get(
-    "/readers/{reader_id}", response_model=ReaderRead, dependencies=[require("accounts.reader.read")]
+    "/readers/{reader_id}",
+    response_model=ReaderRead,
+    dependencies=[require("accounts.reader.read")],
 )
 def get_reader(reader_id: int, session: SessionDep) -> ReaderRead:
     return service.reader_read(session, service.get_reader(session, reader_id))
@@ -176,7 +180,9 @@ def update_reader(
     return service.reader_read(session, reader)
 
 
-@router.get("/staff", response_model=list[StaffRead], dependencies=[require("accounts.staff.manage")])
+@router.get(
+    "/staff", response_model=list[StaffRead], dependencies=[require("accounts.staff.manage")]
+)
 def list_staff(session: SessionDep) -> list[StaffRead]:
     return service.list_staff(session)
 

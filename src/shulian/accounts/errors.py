@@ -14,9 +14,7 @@ class InvalidCredentials(Unauthorized):
 
 class TooManyLoginAttempts(TooManyRequests):
     def __init__(self, minutes: int) -> None:
-        super().__init__(
-            "Too many failed logins; try again in {minutes} minutes", minutes=minutes
-        )
+        super().__init__("Too many failed logins; try again in {minutes} minutes", minutes=minutes)
 
 
 class ReaderNotFound(NotFound):

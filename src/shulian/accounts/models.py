@@ -39,7 +39,12 @@ class Reader(Base):
     email: Mapped[str] = mapped_column(String(254), default="")
     home_branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
     status: Mapped[ReaderStatus] = mapped_column(
-        Enum(ReaderStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+        Enum(
+            ReaderStatus,
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     expires_on: Mapped[date] = mapped_column(Date)
     password_hash: Mapped[str | None] = mapped_column(String(200))

@@ -26,10 +26,10 @@ from shulian.accounts.models import (
     Reader,
     ReaderCategory,
     ReaderStatus,
+    Role,
     RolePermission,
     StaffAccount,
     StaffRole,
-    Role,
 )
 from shulian.accounts.schemas import (
     ReaderCreate,
@@ -114,8 +114,11 @@ def update_reader(
         setattr(reader, key, value)
     session.flush()
     # Only which fields changed, and the non-personal new values, go into the spine.
-    public = {k: str(v) for k, v in data.model_dump(exclude_unset=True).items()
-              if k in {"category", "home_branch", "expires_on", "status"} and v is not None}
+    public = {
+        k: str(v)
+        for k, v in data.model_dump(exclude_unset=True).items()
+        if k in {"category", "home_branch", "expires_on", "status"} and v is not None
+    }
     events.record(
         session,
         type="accounts.reader_updated",
@@ -160,17 +163,17 @@ def reader_read(session: Session, reader: Reader) -> ReaderRead:
     )
 
 
-def list_readers(
-    session: Session, *, query: str = "", page: int = 1, size: int = 20
-) -> ReaderPage:
+def list_readers(session: Session, *, query: str = "", page: int = 1, size: int = 20) -> ReaderPage:
     """Readers whose card number starts with, or name contains, ``query``; newest first."""
     page, size = max(page, 1), min(max(size, 1), 100)
     stmt = select(Reader)
     if query.strip():
         q = query.strip()
         stmt = stmt.where(
-            or_(Reader.card_number.startswith(q.upper(), autoescape=True),
-                Reader.name.contains(q, autoescape=True))
+            or_(
+                Reader.card_number.startswith(q.upper(), autoescape=True),
+                Reader.name.contains(q, autoescape=True),
+            )
         )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(stmt.order_by(Reader.id.desc()).offset((page - 1) * size).limit(size))
@@ -193,7 +196,9 @@ def _check_category(session: Session, code: str) -> None:
 
 def create_staff(session: Session, *, data: StaffCreate, actor: str, now: datetime) -> StaffAccount:
     """Create a staff account with roles. Raises: UsernameTaken, UnknownRole, BranchNotFound."""
-    if session.scalars(select(StaffAccount.id).where(StaffAccount.username == data.username)).first():
+    if session.scalars(
+        select(StaffAccount.id).where(StaffAccount.username == data.username)
+    ).first():
         raise UsernameTaken(data.username)
     for code in data.roles:
         if session.get(Role, code) is None:
@@ -212,7 +217,9 @@ def create_staff(session: Session, *, data: StaffCreate, actor: str, now: dateti
     )
     session.add(staff)
     session.flush()
-    session.add_all(StaffRole(staff_id=staff.id, role_code=code) for code in sorted(set(data.roles)))
+    session.add_all(
+        StaffRole(staff_id=staff.id, role_code=code) for code in sorted(set(data.roles))
+    )
     session.flush()
     events.record(
         session,
@@ -235,7 +242,9 @@ def get_staff(session: Session, staff_id: int) -> StaffAccount:
 def staff_roles(session: Session, staff_id: int) -> list[str]:
     return list(
         session.scalars(
-            select(StaffRole.role_code).where(StaffRole.staff_id == staff_id).order_by(StaffRole.role_code)
+            select(StaffRole.role_code)
+            .where(StaffRole.staff_id == staff_id)
+            .order_by(StaffRole.role_code)
         )
     )
 
@@ -368,7 +377,9 @@ def _clear_failures(session: Session, account_key: str) -> None:
     session.execute(delete(LoginFailure).where(LoginFailure.key == account_key))
 
 
-def principal_for(session: Session, kind: str, account_id: int, auth_version: int) -> Principal | None:
+def principal_for(
+    session: Session, kind: str, account_id: int, auth_version: int
+) -> Principal | None:
     """The principal behind a cookie or token, or None when the account is gone, deactivated,
     or has logged out everywhere / changed password since (``auth_version``)."""
     if kind == "staff":
@@ -376,7 +387,9 @@ def principal_for(session: Session, kind: str, account_id: int, auth_version: in
         if staff is None or not staff.active or staff.auth_version != auth_version:
             return None
         branch = (
-            consortium_service.get_branch(session, staff.branch_id).code if staff.branch_id else None
+            consortium_service.get_branch(session, staff.branch_id).code
+            if staff.branch_id
+            else None
         )
         return Principal(
             kind="staff",
@@ -388,7 +401,11 @@ def principal_for(session: Session, kind: str, account_id: int, auth_version: in
         )
     if kind == "reader":
         reader = session.get(Reader, account_id)
-        if reader is None or reader.status is ReaderStatus.LEFT or reader.auth_version != auth_version:
+        if (
+            reader is None
+            or reader.status is ReaderStatus.LEFT
+            or reader.auth_version != auth_version
+        ):
             return None
         return Principal(
             kind="reader",
@@ -408,8 +425,10 @@ def change_password(
     Raises: InvalidCredentials when ``current`` is wrong.
     """
     account: Reader | StaffAccount
-    account = get_reader(session, principal.id) if principal.kind == "reader" else get_staff(
-        session, principal.id
+    account = (
+        get_reader(session, principal.id)
+        if principal.kind == "reader"
+        else get_staff(session, principal.id)
     )
     if not verify_password(account.password_hash, current):
         raise InvalidCredentials()
@@ -428,8 +447,10 @@ def change_password(
 
 def log_out_everywhere(session: Session, *, principal: Principal) -> None:
     account: Reader | StaffAccount
-    account = get_reader(session, principal.id) if principal.kind == "reader" else get_staff(
-        session, principal.id
+    account = (
+        get_reader(session, principal.id)
+        if principal.kind == "reader"
+        else get_staff(session, principal.id)
     )
     account.auth_version += 1
     session.flush()
@@ -448,7 +469,7 @@ def resolve_reader_qr(session: Session, *, code: str, signer: Signer, max_age: i
     code = code.strip()
     if not code.startswith(QR_PREFIX):
         raise InvalidReaderQR()
-    data = signer.loads(code[len(QR_PREFIX):], max_age=max_age)
+    data = signer.loads(code[len(QR_PREFIX) :], max_age=max_age)
     if data is None or not isinstance(data.get("r"), int):
         raise InvalidReaderQR()
     reader = session.get(Reader, data["r"])

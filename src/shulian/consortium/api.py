@@ -78,7 +78,9 @@ def set_hours(
     return [DayHours(weekday=r.weekday, opens=r.opens, closes=r.closes) for r in rows]
 
 
-@router.post("/{code}/closed-days", response_model=ClosedDayRead, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{code}/closed-days", response_model=ClosedDayRead, status_code=status.HTTP_201_CREATED
+)
 def add_closed_day(
     code: str, body: ClosedDayCreate, session: SessionDep, now: NowDep, who: Manager
 ) -> ClosedDayRead:

@@ -22,8 +22,9 @@ class InvalidBranchTree(BadRequest):
 
 class InvalidOpeningHours(BadRequest):
     def __init__(self, weekday: int, reason: str) -> None:
-        super().__init__("Opening hours for weekday {weekday}: {reason}", weekday=weekday,
-                         reason=reason)
+        super().__init__(
+            "Opening hours for weekday {weekday}: {reason}", weekday=weekday, reason=reason
+        )
 
 
 class ClosedDayNotFound(NotFound):

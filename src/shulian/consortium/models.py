@@ -26,7 +26,9 @@ class Branch(Base):
     name_zh: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
     kind: Mapped[BranchKind] = mapped_column(
-        Enum(BranchKind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+        Enum(
+            BranchKind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
+        )
     )
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"), index=True)
     address: Mapped[str] = mapped_column(String(400), default="")

@@ -191,9 +191,7 @@ def add_closed_day(
     return row
 
 
-def remove_closed_day(
-    session: Session, *, code: str, day: date, actor: str, now: datetime
-) -> None:
+def remove_closed_day(session: Session, *, code: str, day: date, actor: str, now: datetime) -> None:
     """Raises: BranchNotFound, ClosedDayNotFound."""
     branch = get_branch_by_code(session, code)
     row = session.scalars(
@@ -218,7 +216,9 @@ def calendar(session: Session, *, code: str, start: date, end: date) -> Calendar
     """A branch's weekly hours and its closed days between ``start`` and ``end`` inclusive."""
     branch = get_branch_by_code(session, code)
     hours = session.scalars(
-        select(OpeningHours).where(OpeningHours.branch_id == branch.id).order_by(OpeningHours.weekday)
+        select(OpeningHours)
+        .where(OpeningHours.branch_id == branch.id)
+        .order_by(OpeningHours.weekday)
     ).all()
     closed = session.scalars(
         select(ClosedDay)
@@ -268,7 +268,9 @@ def _closed_days(session: Session, branch_id: int, start: date, end: date) -> se
 
 
 def _opens_weekday(session: Session, branch_id: int, weekday: int) -> bool:
-    days = set(session.scalars(select(OpeningHours.weekday).where(OpeningHours.branch_id == branch_id)))
+    days = set(
+        session.scalars(select(OpeningHours.weekday).where(OpeningHours.branch_id == branch_id))
+    )
     return not days or weekday in days
 
 

@@ -108,7 +108,10 @@ def consume(
         with session_scope(factory) as session:
             offset = _lock_offset(session, consumer, now)
             events = session.scalars(
-                select(Event).where(Event.seq > offset.last_seq).order_by(Event.seq).limit(batch_size)
+                select(Event)
+                .where(Event.seq > offset.last_seq)
+                .order_by(Event.seq)
+                .limit(batch_size)
             ).all()
             if not events:
                 return applied

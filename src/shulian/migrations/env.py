@@ -28,7 +28,9 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = config.attributes.get("engine") or make_engine(config.get_main_option("sqlalchemy.url") or "")
+    engine = config.attributes.get("engine") or make_engine(
+        config.get_main_option("sqlalchemy.url") or ""
+    )
     with engine.begin() as conn:
         _run(conn)
 

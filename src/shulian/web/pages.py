@@ -50,9 +50,7 @@ def _error_text(exc: Exception) -> str:
     if isinstance(exc, ShulianError):
         return i18n.gettext(exc.template).format(**exc.params)
     if isinstance(exc, ValidationError):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
     raise exc
 
 
@@ -71,7 +69,9 @@ def home(request: Request, session: SessionDep, now: NowDep, who: OptionalPrinci
 @router.get("/branches", response_class=HTMLResponse)
 def network(request: Request, session: SessionDep, who: OptionalPrincipal) -> Response:
     return render(
-        request, "branches.html", {"tree": consortium_service.branch_tree(session), "kinds": KIND_LABELS}
+        request,
+        "branches.html",
+        {"tree": consortium_service.branch_tree(session), "kinds": KIND_LABELS},
     )
 
 
@@ -95,7 +95,9 @@ def switch_language(code: str, settings: SettingsDep, next: str = "/") -> Respon
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, who: OptionalPrincipal, next: str = "/", kind: str = "reader") -> Response:
+def login_form(
+    request: Request, who: OptionalPrincipal, next: str = "/", kind: str = "reader"
+) -> Response:
     return render(request, "login.html", {"next": safe_next(next), "kind": kind, "error": None})
 
 
@@ -111,7 +113,7 @@ def login_submit(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     try:
-        body = LoginRequest(kind=kind, account=account, password=password)  # type: ignore[arg-type]
+        body = LoginRequest(kind=kind, account=account, password=password)
         found_kind, account_id, version = login(
             session, body, request=request, settings=settings, now=now
         )
@@ -133,7 +135,11 @@ def logout(request: Request) -> Response:
 
 @router.get("/me", response_class=HTMLResponse)
 def my_account(
-    request: Request, session: SessionDep, settings: SettingsDep, reader: CurrentReader, qr: QRSigner
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    reader: CurrentReader,
+    qr: QRSigner,
 ) -> Response:
     account = accounts_service.reader_read(session, accounts_service.get_reader(session, reader.id))
     code = reader_qr(session, reader, settings=settings, qr=qr)
@@ -142,7 +148,11 @@ def my_account(
 
 @router.get("/me/qr", response_class=HTMLResponse)
 def my_qr_fragment(
-    request: Request, session: SessionDep, settings: SettingsDep, reader: CurrentReader, qr: QRSigner
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    reader: CurrentReader,
+    qr: QRSigner,
 ) -> Response:
     """The QR card alone, which the page swaps in (htmx) before the old code expires."""
     code = reader_qr(session, reader, settings=settings, qr=qr)
@@ -179,7 +189,9 @@ def staff_readers(
     page: int = 1,
 ) -> Response:
     result = accounts_service.list_readers(session, query=q, page=page, size=20)
-    template = "staff/_reader_rows.html" if request.headers.get("hx-request") else "staff/readers.html"
+    template = (
+        "staff/_reader_rows.html" if request.headers.get("hx-request") else "staff/readers.html"
+    )
     return render(request, template, _readers_context(session, result, q))
 
 
@@ -210,11 +222,16 @@ def staff_register_reader(
     password: Annotated[str, Form()] = "",
 ) -> Response:
     form = {
-        "card_number": card_number, "name": name, "category": category, "home_branch": home_branch,
-        "expires_on": expires_on, "phone": phone, "email": email,
+        "card_number": card_number,
+        "name": name,
+        "category": category,
+        "home_branch": home_branch,
+        "expires_on": expires_on,
+        "phone": phone,
+        "email": email,
     }
     try:
-        data = ReaderCreate(**form, password=password or None)  # type: ignore[arg-type]
+        data = ReaderCreate(**form, password=password or None)
         reader = accounts_service.register_reader(session, data=data, actor=staff.actor, now=now)
     except (ShulianError, ValidationError) as exc:
         session.rollback()
@@ -260,8 +277,11 @@ def staff_scan_submit(
         else:
             found = accounts_service.find_reader_by_card(session, code)
     except ShulianError as exc:
-        return render(request, "staff/scan.html", {"reader": None, "error": _error_text(exc)},
-                      status_code=exc.status_code)
+        return render(
+            request,
+            "staff/scan.html",
+            {"reader": None, "error": _error_text(exc)},
+            status_code=exc.status_code,
+        )
     reader = accounts_service.reader_read(session, found)
     return render(request, "staff/scan.html", {"reader": reader, "error": None})
-

@@ -31,7 +31,11 @@ def environment() -> Environment:
 
 
 def render(
-    request: Request, template: str, context: dict[str, Any] | None = None, *, status_code: int = 200
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
 ) -> HTMLResponse:
     lang = i18n.current_language()
     ctx: dict[str, Any] = {
