@@ -31,7 +31,7 @@ def _count(url: str, model: type) -> int:
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["serve"], ["db", "upgrade"], ["demo"], ["user", "create"]]
+    "command", [[], ["serve"], ["db", "upgrade"], ["db", "revision"], ["demo"], ["user", "create"]]
 )
 def test_every_command_explains_itself(command: list[str]) -> None:
     result = CliRunner().invoke(cli, [*command, "--help"])

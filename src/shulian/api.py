@@ -7,6 +7,8 @@ status under ``/api``, and a page in the reader's language elsewhere.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +41,7 @@ from shulian.web.render import LANG_COOKIE, render
 
 WEB = Path(__file__).parent / "web"
 SESSION_COOKIE = "shulian_session"
+access_log = logging.getLogger("shulian.access")
 
 
 def create_app(
@@ -135,7 +138,16 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
                 {"error": "CrossOriginRequest", "detail": "Request from another site refused"},
                 status_code=403,
             )
+        started = time.perf_counter()
         response = await call_next(request)
+        # Path only: query strings carry searches (names, card numbers) that must not be logged.
+        access_log.info(
+            "%s %s %d %.1fms",
+            request.method,
+            request.url.path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response

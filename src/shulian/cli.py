@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,6 +69,9 @@ def serve(
         err.print("[yellow]SQLite serves from one process; using 1 worker.[/]")
         workers = 1
     console.print(f"Shulian on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    # uvicorn's own access log prints query strings (searches for names, card numbers);
+    # shulian.access logs method, path and status only.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     uvicorn.run(
         "shulian.api:asgi",
         factory=True,
@@ -76,6 +80,7 @@ def serve(
         workers=workers,
         proxy_headers=True,
         server_header=False,
+        access_log=False,
     )
 
 
@@ -87,6 +92,20 @@ def db_upgrade() -> None:
     with _database(_settings()) as engine:
         rev = current_revision(engine)
     console.print(f"Database at revision [bold]{rev}[/]")
+
+
+@db_app.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("-m", "--message", help="What the revision changes.")],
+) -> None:
+    """For developers: write a new migration from the difference between the models and the
+    (upgraded) database. Read and tidy the generated file before committing it."""
+    from alembic import command
+
+    from shulian.migrations import alembic_config
+
+    with _database(_settings()) as engine:
+        command.revision(alembic_config(engine), message=message, autogenerate=True)
 
 
 @app.command()

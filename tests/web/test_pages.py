@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import logging
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -162,3 +164,17 @@ class TestShell:
     def test_openapi_describes_the_api(self, client: TestClient) -> None:
         spec = client.get("/api/v1/openapi.json").json()
         assert "/api/v1/readers" in spec["paths"] and "/api/v1/branches/tree" in spec["paths"]
+
+
+class TestLogs:
+    def test_access_log_has_no_query_strings(
+        self, session: Session, client: TestClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        make_network(session)
+        make_staff(session, roles=["circulation"], username="desk5")
+        _login(client, "staff", "desk5")
+        with caplog.at_level(logging.INFO, logger="shulian.access"):
+            client.get("/staff/readers", params={"q": "张无忌"})
+        lines = [r.getMessage() for r in caplog.records if r.name == "shulian.access"]
+        assert any(line.startswith("GET /staff/readers 200") for line in lines)
+        assert not any("张无忌" in line or "%E5" in line for line in lines)
