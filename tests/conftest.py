@@ -78,6 +78,7 @@ def settings(tmp_path: Path) -> Settings:
         secret_key="test-secret-" + uuid.uuid4().hex,  # type: ignore[arg-type]
         database_url=PG_URL,
         login_max_failures=5,
+        ledger_worker=False,
     )
 
 

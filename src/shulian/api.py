@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,9 @@ from shulian.core.db import make_engine, make_sessionmaker
 from shulian.core.deps import SAFE_METHODS, NotAuthenticated, SessionDep
 from shulian.core.errors import ShulianError
 from shulian.core.security import Principal, Signer
+from shulian.ledger.api import router as ledger_router
+from shulian.ledger.note import load_or_create_signer
+from shulian.ledger.worker import LedgerWorker
 from shulian.web import pages
 from shulian.web.render import LANG_COOKIE, render
 
@@ -51,20 +55,41 @@ def create_app(
     clock: Callable[[], datetime] = utcnow,
 ) -> FastAPI:
     """Build the application. ``engine`` and ``clock`` may be handed in (tests, workers)."""
+    engine = engine or make_engine(settings.effective_database_url, echo=settings.sql_echo)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if settings.ledger_worker:
+            worker = LedgerWorker(
+                app.state.sessionmaker,
+                secret=app.state.secret,
+                signer=app.state.ledger_signer,
+                clock=clock,
+                checkpoint_interval=settings.checkpoint_interval,
+            )
+            worker.start()
+        yield
+        if worker is not None:
+            worker.stop()
+
     app = FastAPI(
         title="Shulian 书链",
         version=__version__,
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        lifespan=lifespan,
     )
-    engine = engine or make_engine(settings.effective_database_url, echo=settings.sql_echo)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.read_sessionmaker = make_sessionmaker(engine, readonly=True)
     app.state.clock = clock
     app.state.secret = settings.secret()
+    app.state.ledger_signer = load_or_create_signer(
+        settings.data_dir / "ledger", settings.ledger_origin
+    )
     app.state.principal_resolver = _principal_resolver(
         Signer(app.state.secret, "api-token"), settings
     )
@@ -76,6 +101,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     app.include_router(accounts_router)
     app.include_router(consortium_router)
+    app.include_router(ledger_router)
     app.include_router(pages.router)
 
     @app.get("/healthz", tags=["system"])

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,8 +24,12 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 user_app = typer.Typer(help="Staff and reader accounts.", no_args_is_help=True)
+ledger_app = typer.Typer(
+    help="The verifiable ledger: checkpoints, proofs, audit.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.add_typer(ledger_app, name="ledger")
 console = Console()
 err = Console(stderr=True)
 
@@ -196,6 +200,97 @@ def user_create(
         detail = exc.detail if isinstance(exc, ShulianError) else str(exc)
         err.print(f"[bold red]Not created:[/] {detail}")
         raise typer.Exit(1) from None
+
+
+def _ledger_signer(settings: Settings) -> Any:
+    from shulian.ledger.note import load_or_create_signer
+
+    return load_or_create_signer(settings.data_dir / "ledger", settings.ledger_origin)
+
+
+@ledger_app.command("checkpoint")
+def ledger_checkpoint() -> None:
+    """Append every new event to the ledger and print a freshly signed checkpoint."""
+    from shulian.ledger import service as ledger_service
+
+    settings = _settings()
+    with _database(settings) as engine:
+        factory = make_sessionmaker(engine)
+        added = ledger_service.catch_up(factory, secret=settings.secret(), now=utcnow())
+        with session_scope(factory) as session:
+            cp = ledger_service.issue_checkpoint(
+                session, signer=_ledger_signer(settings), now=utcnow()
+            )
+            note = cp.note
+    err.print(f"{added} events appended.")
+    sys.stdout.write(note)  # raw: a wrapped signature line would no longer verify
+
+
+@ledger_app.command("key")
+def ledger_key() -> None:
+    """Print this library's checkpoint verifier key, for other libraries and auditors."""
+    sys.stdout.write(_ledger_signer(_settings()).verifier.vkey + "\n")
+
+
+@ledger_app.command("proof")
+def ledger_proof(
+    index: Annotated[int, typer.Argument(help="Leaf index (0-based).")],
+    size: Annotated[
+        int | None, typer.Option(help="Tree size; default the latest checkpoint.")
+    ] = None,
+) -> None:
+    """Print the inclusion proof of a leaf, as JSON."""
+    from shulian.ledger import service as ledger_service
+
+    try:
+        with _database(_settings()) as engine, session_scope(make_sessionmaker(engine)) as s:
+            proof = ledger_service.inclusion_proof(s, index=index, size=size)
+    except ShulianError as exc:
+        err.print(f"[bold red]No proof:[/] {exc.detail}")
+        raise typer.Exit(1) from None
+    console.print_json(proof.model_dump_json())
+
+
+@ledger_app.command("verify")
+def ledger_verify() -> None:
+    """Recompute the tree from the stored leaves and check every leaf against its event, every
+    stored hash and every checkpoint's signature and root. Exits 1 with a report on any problem."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from sqlalchemy import func, select
+
+    from shulian.ledger import service as ledger_service
+    from shulian.ledger.models import LedgerLeaf
+
+    settings = _settings()
+    with (
+        _database(settings) as engine,
+        session_scope(make_sessionmaker(engine, readonly=True)) as session,
+    ):
+        total = session.scalar(select(func.count()).select_from(LedgerLeaf)) or 0
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+        ) as bar:
+            task = bar.add_task("Verifying the ledger", total=total)
+            report = ledger_service.verify_tree(
+                session,
+                verifier=_ledger_signer(settings).verifier,
+                secret=settings.secret(),
+                progress=lambda n: bar.update(task, completed=n),
+            )
+    if report.ok:
+        console.print(
+            f"[green]Ledger verified:[/] {report.leaves} leaves, {report.checkpoints} checkpoints."
+        )
+        return
+    table = Table("where", "problem", title=f"{len(report.problems)} problems")
+    for p in report.problems[:200]:
+        table.add_row(p.where, p.problem)
+    console.print(table)
+    raise typer.Exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m shulian.cli`

@@ -44,6 +44,17 @@ class Settings(BaseSettings):
     qr_max_age: int = Field(default=300, gt=0, description="Seconds a reader's QR code lasts.")
     login_max_failures: int = Field(default=5, gt=0)
     login_window_seconds: int = Field(default=900, gt=0)
+    ledger_origin: str = Field(
+        default="shulian.local/ledger",
+        min_length=1,
+        description="Name of this library's ledger, signed into every checkpoint.",
+    )
+    ledger_worker: bool = Field(
+        default=True, description="Append events and sign checkpoints in the serving process."
+    )
+    checkpoint_interval: float = Field(
+        default=5.0, gt=0, description="Seconds between checkpoints."
+    )
     secure_cookies: bool = False
     sql_echo: bool = False
 

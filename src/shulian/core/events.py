@@ -13,7 +13,7 @@ allocates ``seq``, so events become visible in ``seq`` order. SQLite has a singl
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -102,6 +102,29 @@ def consume(
     processes running the same consumer never apply an event twice. Returns how many events
     were applied.
     """
+
+    def each(session: Session, batch: Sequence[Event]) -> None:
+        for ev in batch:
+            handler(session, ev)
+
+    return consume_batches(
+        factory, consumer, each, now=now, batch_size=batch_size, max_batches=max_batches
+    )
+
+
+BatchHandler = Callable[[Session, Sequence[Event]], object]
+
+
+def consume_batches(
+    factory: sessionmaker[Session],
+    consumer: str,
+    handler: BatchHandler,
+    *,
+    now: datetime,
+    batch_size: int = 500,
+    max_batches: int | None = None,
+) -> int:
+    """As ``consume``, for consumers that work a whole batch at once (the ledger)."""
     applied = 0
     batches = 0
     while max_batches is None or batches < max_batches:
@@ -115,8 +138,7 @@ def consume(
             ).all()
             if not events:
                 return applied
-            for ev in events:
-                handler(session, ev)
+            handler(session, events)
             offset.last_seq = events[-1].seq
             offset.updated_at = now
             applied += len(events)

@@ -21,6 +21,7 @@ def metadata() -> MetaData:
     from shulian.consortium import models as _consortium  # noqa: F401
     from shulian.core import events as _events  # noqa: F401
     from shulian.core.db import Base
+    from shulian.ledger import models as _ledger  # noqa: F401
 
     return Base.metadata
 

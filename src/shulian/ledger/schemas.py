@@ -1,0 +1,58 @@
+"""Shapes of the ledger on the wire. Hashes are lowercase hex."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class CheckpointRead(BaseModel):
+    origin: str
+    tree_size: int
+    root_hash: str
+    note: str
+    issued_at: str
+
+
+class LeafRead(BaseModel):
+    index: int
+    event_seq: int
+    leaf_hash: str
+    data: str  # the canonical JSON leaf, as UTF-8 text
+
+
+class InclusionProofRead(BaseModel):
+    index: int
+    tree_size: int
+    leaf_hash: str
+    proof: list[str]
+    root_hash: str
+
+
+class EventReceipt(BaseModel):
+    """What a reader keeps to prove an event later: the leaf, its proof and the signed
+    checkpoint that the proof leads to."""
+
+    event_seq: int
+    leaf: LeafRead
+    proof: InclusionProofRead
+    checkpoint: str
+
+
+class ConsistencyProofRead(BaseModel):
+    first: int
+    second: int
+    first_root: str
+    second_root: str
+    proof: list[str]
+
+
+class AuditProblem(BaseModel):
+    where: str
+    problem: str
+
+
+class AuditReport(BaseModel):
+    ok: bool
+    leaves: int
+    checkpoints: int
+    problems: list[AuditProblem]

@@ -1,0 +1,417 @@
+"""Operations of the ledger. Callers own the transaction, except ``catch_up``, which is a spine
+consumer and commits batch by batch through ``consume_batches``."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from shulian.core.events import Event, consume_batches
+from shulian.ledger import leaf as leaf_codec
+from shulian.ledger import merkle
+from shulian.ledger.errors import (
+    EventNotInLedger,
+    InvalidProofRequest,
+    LeafNotFound,
+    LedgerCorrupt,
+    NotYetCheckpointed,
+)
+from shulian.ledger.models import LedgerCheckpoint, LedgerLeaf, LedgerNode
+from shulian.ledger.note import Checkpoint, NoteError, Signer, Verifier, open_checkpoint
+from shulian.ledger.schemas import (
+    AuditProblem,
+    AuditReport,
+    CheckpointRead,
+    ConsistencyProofRead,
+    EventReceipt,
+    InclusionProofRead,
+    LeafRead,
+)
+
+CONSUMER = "ledger"
+
+
+class DatabaseNodes:
+    """Perfect-subtree hashes from the ledger's tables, fetched in one round trip per level."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def perfect_hashes(self, keys: Iterable[merkle.Key]) -> Mapping[merkle.Key, bytes]:
+        keys = set(keys)
+        out: dict[merkle.Key, bytes] = {}
+        leaves = [i for level, i in keys if level == 0]
+        if leaves:
+            rows = self.session.execute(
+                select(LedgerLeaf.idx, LedgerLeaf.leaf_hash).where(LedgerLeaf.idx.in_(leaves))
+            )
+            out.update(((0, idx), h) for idx, h in rows)
+        inner = [k for k in keys if k[0] > 0]
+        if inner:
+            node_rows = self.session.execute(
+                select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash).where(
+                    tuple_(LedgerNode.level, LedgerNode.idx).in_(inner)
+                )
+            )
+            out.update(((level, idx), h) for level, idx, h in node_rows)
+        missing = keys - out.keys()
+        if missing:
+            raise LedgerCorrupt(f"missing subtree hashes {sorted(missing)[:3]}")
+        return out
+
+
+def tree_size(session: Session) -> int:
+    last = session.scalar(select(func.max(LedgerLeaf.idx)))
+    return 0 if last is None else last + 1
+
+
+def root_hash(session: Session, size: int) -> bytes:
+    return merkle.root_of(DatabaseNodes(session), size)
+
+
+# --- appending ---------------------------------------------------------------------------
+
+
+def _frontier(session: Session, size: int) -> list[tuple[int, bytes]]:
+    """The right edge of the tree of ``size`` leaves: its perfect subtrees, largest first."""
+    keys = merkle.range_keys(0, size)
+    nodes = DatabaseNodes(session).perfect_hashes(keys)
+    return [(level, nodes[(level, idx)]) for level, idx in keys]
+
+
+def append_events(
+    session: Session, events: Sequence[Event], pseudonyms: leaf_codec.Pseudonymizer
+) -> int:
+    """Append ``events`` as the next leaves, with every perfect subtree they complete."""
+    size = tree_size(session)
+    stack = _frontier(session, size)
+    leaves: list[dict[str, object]] = []
+    nodes: list[dict[str, object]] = []
+    for ev in events:
+        data = leaf_codec.encode(ev, pseudonyms)
+        h = merkle.leaf_hash(data)
+        leaves.append({"idx": size, "event_seq": ev.seq, "data": data, "leaf_hash": h})
+        stack.append((0, h))
+        while len(stack) >= 2 and stack[-1][0] == stack[-2][0]:
+            level, right = stack.pop()
+            _, left = stack.pop()
+            parent = merkle.node_hash(left, right)
+            stack.append((level + 1, parent))
+            nodes.append(
+                {"level": level + 1, "idx": ((size + 1) >> (level + 1)) - 1, "hash": parent}
+            )
+        size += 1
+    if leaves:
+        session.execute(insert(LedgerLeaf), leaves)
+    if nodes:
+        session.execute(insert(LedgerNode), nodes)
+    return len(leaves)
+
+
+def catch_up(
+    factory: sessionmaker[Session], *, secret: str, now: datetime, batch_size: int = 2000
+) -> int:
+    """Append every event the ledger has not seen yet; safe to run in several processes."""
+    pseudonyms = leaf_codec.Pseudonymizer(secret)
+    return consume_batches(
+        factory,
+        CONSUMER,
+        lambda session, batch: append_events(session, batch, pseudonyms),
+        now=now,
+        batch_size=batch_size,
+    )
+
+
+# --- checkpoints -------------------------------------------------------------------------
+
+
+def latest_checkpoint(session: Session) -> LedgerCheckpoint | None:
+    return session.scalars(
+        select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size.desc()).limit(1)
+    ).first()
+
+
+def issue_checkpoint(session: Session, *, signer: Signer, now: datetime) -> LedgerCheckpoint:
+    """Sign the current tree; returns the latest checkpoint when the tree has not grown."""
+    size = tree_size(session)
+    latest = latest_checkpoint(session)
+    if latest is not None and latest.tree_size >= size:
+        return latest
+    root = root_hash(session, size)
+    note = signer.sign(Checkpoint(origin=signer.name, size=size, root=root).text())
+    row = LedgerCheckpoint(tree_size=size, root_hash=root, note=note, issued_at=now)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # another worker signed this size first
+        found = latest_checkpoint(session)
+        assert found is not None
+        return found
+    return row
+
+
+def checkpoint_read(cp: LedgerCheckpoint, origin: str) -> CheckpointRead:
+    return CheckpointRead(
+        origin=origin,
+        tree_size=cp.tree_size,
+        root_hash=cp.root_hash.hex(),
+        note=cp.note,
+        issued_at=cp.issued_at.isoformat(),
+    )
+
+
+def list_checkpoints(session: Session, *, limit: int = 50) -> list[LedgerCheckpoint]:
+    return list(
+        session.scalars(
+            select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size.desc()).limit(limit)
+        )
+    )
+
+
+# --- proofs ------------------------------------------------------------------------------
+
+
+def leaf(session: Session, index: int) -> LeafRead:
+    row = session.get(LedgerLeaf, index)
+    if row is None:
+        raise LeafNotFound(index, tree_size(session))
+    return LeafRead(
+        index=row.idx,
+        event_seq=row.event_seq,
+        leaf_hash=row.leaf_hash.hex(),
+        data=row.data.decode(),
+    )
+
+
+def _checkpointed_size(session: Session, size: int | None) -> int:
+    if size is not None:
+        return size
+    latest = latest_checkpoint(session)
+    return latest.tree_size if latest else 0
+
+
+def inclusion_proof(session: Session, *, index: int, size: int | None = None) -> InclusionProofRead:
+    """The proof that leaf ``index`` is in the tree of ``size`` leaves (default: the latest
+    checkpoint's). Raises: InvalidProofRequest, LeafNotFound."""
+    n = _checkpointed_size(session, size)
+    current = tree_size(session)
+    if index < 0 or index >= current:
+        raise LeafNotFound(index, current)
+    try:
+        proof = merkle.inclusion_proof(DatabaseNodes(session), current, index, n)
+    except merkle.ProofError as exc:
+        raise InvalidProofRequest(str(exc)) from None
+    row = session.get(LedgerLeaf, index)
+    assert row is not None
+    return InclusionProofRead(
+        index=index,
+        tree_size=n,
+        leaf_hash=row.leaf_hash.hex(),
+        proof=[p.hex() for p in proof],
+        root_hash=root_hash(session, n).hex(),
+    )
+
+
+def consistency_proof(session: Session, *, first: int, second: int) -> ConsistencyProofRead:
+    """Raises: InvalidProofRequest (sizes out of order, zero, or beyond the tree)."""
+    try:
+        proof = merkle.consistency_proof(DatabaseNodes(session), tree_size(session), first, second)
+    except merkle.ProofError as exc:
+        raise InvalidProofRequest(str(exc)) from None
+    return ConsistencyProofRead(
+        first=first,
+        second=second,
+        first_root=root_hash(session, first).hex(),
+        second_root=root_hash(session, second).hex(),
+        proof=[p.hex() for p in proof],
+    )
+
+
+def event_receipt(session: Session, *, seq: int) -> EventReceipt:
+    """A receipt for event ``seq`` against the latest checkpoint.
+
+    Raises: EventNotInLedger (not appended yet), NotYetCheckpointed (no checkpoint covers it).
+    """
+    row = session.scalars(select(LedgerLeaf).where(LedgerLeaf.event_seq == seq)).first()
+    if row is None:
+        raise EventNotInLedger(seq)
+    cp = latest_checkpoint(session)
+    if cp is None or cp.tree_size <= row.idx:
+        raise NotYetCheckpointed(seq)
+    return EventReceipt(
+        event_seq=seq,
+        leaf=leaf(session, row.idx),
+        proof=inclusion_proof(session, index=row.idx, size=cp.tree_size),
+        checkpoint=cp.note,
+    )
+
+
+# --- audit -------------------------------------------------------------------------------
+
+Progress = Callable[[int], None]
+
+
+def verify_tree(
+    session: Session,
+    *,
+    verifier: Verifier,
+    secret: str,
+    progress: Progress | None = None,
+    chunk: int = 8192,
+) -> AuditReport:
+    """Recompute the whole tree from the stored leaves and check it against everything stored.
+
+    Finds: a leaf whose bytes no longer match its event (event edited) or whose event is gone
+    (event deleted); a stored leaf hash or subtree hash that is wrong; a gap in the leaves; a
+    checkpoint whose signature fails or whose root is not the recomputed root at its size.
+    """
+    pseudonyms = leaf_codec.Pseudonymizer(secret)
+    problems: list[AuditProblem] = []
+    checkpoints = list(
+        session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size))
+    )
+    pending = list(checkpoints)
+    stack: list[tuple[int, bytes]] = []
+    computed_nodes: dict[merkle.Key, bytes] = {}
+    size = 0
+
+    def check_checkpoints_at(n: int) -> None:
+        while pending and pending[0].tree_size == n:
+            cp = pending.pop(0)
+            root = merkle.EMPTY_ROOT if not stack else _fold_stack(stack)
+            _check_checkpoint(cp, root, verifier, problems)
+
+    def flush_nodes() -> None:
+        if not computed_nodes:
+            return
+        stored = DatabaseNodesLenient(session).get(computed_nodes.keys())
+        for key, h in computed_nodes.items():
+            if stored.get(key) != h:
+                problems.append(
+                    AuditProblem(
+                        where=f"ledger_nodes level={key[0]} idx={key[1]}",
+                        problem="stored subtree hash is wrong"
+                        if key in stored
+                        else "subtree hash missing",
+                    )
+                )
+        computed_nodes.clear()
+
+    check_checkpoints_at(0)
+    stmt = (
+        select(LedgerLeaf, Event)
+        .outerjoin(Event, Event.seq == LedgerLeaf.event_seq)
+        .order_by(LedgerLeaf.idx)
+        .execution_options(yield_per=chunk)
+    )
+    for row, ev in session.execute(stmt):
+        if row.idx != size:
+            problems.append(
+                AuditProblem(
+                    where=f"ledger_leaves idx={size}",
+                    problem=f"leaves jump from {size} to {row.idx}",
+                )
+            )
+            break
+        h = merkle.leaf_hash(row.data)
+        if h != row.leaf_hash:
+            problems.append(
+                AuditProblem(
+                    where=f"ledger_leaves idx={row.idx}",
+                    problem="stored leaf hash does not match the leaf",
+                )
+            )
+        if ev is None:
+            problems.append(
+                AuditProblem(
+                    where=f"events seq={row.event_seq}",
+                    problem="event deleted behind the ledger's back",
+                )
+            )
+        elif leaf_codec.encode(ev, pseudonyms) != row.data:
+            problems.append(
+                AuditProblem(
+                    where=f"events seq={row.event_seq}",
+                    problem="event changed after it entered the ledger",
+                )
+            )
+        stack.append((0, h))
+        while len(stack) >= 2 and stack[-1][0] == stack[-2][0]:
+            level, right = stack.pop()
+            _, left = stack.pop()
+            parent = merkle.node_hash(left, right)
+            stack.append((level + 1, parent))
+            computed_nodes[(level + 1, ((size + 1) >> (level + 1)) - 1)] = parent
+        size += 1
+        check_checkpoints_at(size)
+        if size % chunk == 0:
+            flush_nodes()
+            if progress:
+                progress(size)
+    flush_nodes()
+    if progress:
+        progress(size)
+    for cp in pending:
+        problems.append(
+            AuditProblem(
+                where=f"ledger_checkpoints tree_size={cp.tree_size}",
+                problem=f"checkpoint is beyond the {size} stored leaves",
+            )
+        )
+    return AuditReport(
+        ok=not problems, leaves=size, checkpoints=len(checkpoints), problems=problems
+    )
+
+
+def _fold_stack(stack: Sequence[tuple[int, bytes]]) -> bytes:
+    acc = stack[-1][1]
+    for _, h in reversed(stack[:-1]):
+        acc = merkle.node_hash(h, acc)
+    return acc
+
+
+def _check_checkpoint(
+    cp: LedgerCheckpoint, root: bytes, verifier: Verifier, problems: list[AuditProblem]
+) -> None:
+    where = f"ledger_checkpoints tree_size={cp.tree_size}"
+    try:
+        parsed = open_checkpoint(cp.note, verifier)
+    except NoteError as exc:
+        problems.append(AuditProblem(where=where, problem=str(exc)))
+        return
+    if parsed.size != cp.tree_size or parsed.root != cp.root_hash:
+        problems.append(AuditProblem(where=where, problem="signed note and stored row disagree"))
+    if parsed.root != root:
+        problems.append(
+            AuditProblem(
+                where=where,
+                problem=f"signed root {base64.b64encode(parsed.root).decode()} is not the "
+                "recomputed root",
+            )
+        )
+
+
+class DatabaseNodesLenient:
+    """Stored subtree hashes for a set of keys, without insisting they all exist."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, keys: Iterable[merkle.Key]) -> dict[merkle.Key, bytes]:
+        by_level: dict[int, list[int]] = {}
+        for level, idx in keys:
+            by_level.setdefault(level, []).append(idx)
+        out: dict[merkle.Key, bytes] = {}
+        for level, idxs in by_level.items():
+            rows = self.session.execute(
+                select(LedgerNode.idx, LedgerNode.hash).where(
+                    LedgerNode.level == level, LedgerNode.idx.between(min(idxs), max(idxs))
+                )
+            )
+            out.update(((level, idx), h) for idx, h in rows)
+        return out
