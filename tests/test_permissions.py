@@ -38,6 +38,14 @@ PUBLIC = {
     ("GET", "/api/v1/branches/{code}/calendar"),
     ("GET", "/api/v1/reader-categories"),
     ("GET", "/api/v1/openapi.json"),
+    # The ledger is public by design: leaves carry pseudonyms, and anyone may verify.
+    ("GET", "/api/v1/ledger/key"),
+    ("GET", "/api/v1/ledger/checkpoint"),
+    ("GET", "/api/v1/ledger/checkpoints"),
+    ("GET", "/api/v1/ledger/leaves/{index}"),
+    ("GET", "/api/v1/ledger/proof/inclusion"),
+    ("GET", "/api/v1/ledger/proof/consistency"),
+    ("GET", "/api/v1/ledger/events/{seq}/receipt"),
 }
 
 Guard = tuple[
@@ -78,7 +86,7 @@ def routes(app: FastAPI) -> list[tuple[str, str, list[Guard]]]:
 
 
 def _url(path: str) -> str:
-    samples = {"code": "CEN", "reader_id": "1", "day": "2027-01-01"}
+    samples = {"code": "CEN", "reader_id": "1", "day": "2027-01-01", "index": "0", "seq": "1"}
     return re.sub(r"\{(\w+)\}", lambda m: samples.get(m.group(1), "1"), path)
 
 

@@ -162,7 +162,9 @@ def test_consistency_between_equal_sizes(size: int) -> None:
     kw: dict[str, Any] = {"first": size, "second": size, "first_root": root, "second_root": root}
     assert accepts(merkle.verify_consistency, **kw, proof=[])
     assert not accepts(merkle.verify_consistency, **kw, proof=[root])
-    assert not accepts(merkle.verify_consistency, **{**kw, "second_root": flip_bit(root, 3)}, proof=[])
+    assert not accepts(
+        merkle.verify_consistency, **{**kw, "second_root": flip_bit(root, 3)}, proof=[]
+    )
     assert not accepts(merkle.verify_consistency, **{**kw, "second_root": root[:31]}, proof=[])
 
 

@@ -30,11 +30,6 @@ class InvalidProofRequest(BadRequest):
         super().__init__("Invalid proof request: {reason}", reason=reason)
 
 
-class InvalidCheckpoint(BadRequest):
-    def __init__(self, reason: str) -> None:
-        super().__init__("Checkpoint rejected: {reason}", reason=reason)
-
-
 class LedgerCorrupt(Conflict):
     def __init__(self, reason: str) -> None:
         super().__init__("The ledger's stored tree is damaged: {reason}", reason=reason)
