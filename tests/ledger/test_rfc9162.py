@@ -110,7 +110,7 @@ def test_generated_proofs_verify_and_tampered_ones_do_not() -> None:
             assert rfc9162.verify_inclusion(leaf, m, n, p, root), (m, n)
             assert not rfc9162.verify_inclusion(leaf, m, n, [*p, leaf], root), (m, n)
             for i in range(len(p)):
-                flipped = p[:i] + [flip_bit(p[i], 8 * i + m)] + p[i + 1 :]
+                flipped = [*p[:i], flip_bit(p[i], 8 * i + m), *p[i + 1 :]]
                 assert not rfc9162.verify_inclusion(leaf, m, n, flipped, root), (m, n, i)
                 assert not rfc9162.verify_inclusion(leaf, m, n, p[:i] + p[i + 1 :], root)
         for m in range(1, n + 1):
@@ -119,7 +119,7 @@ def test_generated_proofs_verify_and_tampered_ones_do_not() -> None:
             assert rfc9162.verify_consistency(m, n, first, root, c), (m, n)
             assert not rfc9162.verify_consistency(m, n, first, root, [*c, root]), (m, n)
             for i in range(len(c)):
-                flipped = c[:i] + [flip_bit(c[i], 255 - 7 * i - m)] + c[i + 1 :]
+                flipped = [*c[:i], flip_bit(c[i], 255 - 7 * i - m), *c[i + 1 :]]
                 assert not rfc9162.verify_consistency(m, n, first, root, flipped), (m, n, i)
                 assert not rfc9162.verify_consistency(m, n, first, root, c[:i] + c[i + 1 :])
 
