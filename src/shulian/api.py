@@ -95,7 +95,7 @@ def create_app(
     )
     i18n.load_catalogs(WEB / "i18n")
 
-    _install_middleware(app, settings)
+    _install_middleware(app, settings, secret=app.state.secret)
     _install_error_handlers(app)
 
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
@@ -145,7 +145,7 @@ def _principal_resolver(
     return resolve
 
 
-def _install_middleware(app: FastAPI, settings: Settings) -> None:
+def _install_middleware(app: FastAPI, settings: Settings, *, secret: str) -> None:
     @app.middleware("http")
     async def language_and_origin(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -180,7 +180,7 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
 
     app.add_middleware(
         SessionMiddleware,
-        secret_key=settings.secret(),
+        secret_key=secret,
         session_cookie=SESSION_COOKIE,
         max_age=settings.session_max_age,
         same_site="lax",

@@ -225,12 +225,14 @@ class TestReaderQR:
         with pytest.raises(InvalidReaderQR):
             service.resolve_reader_qr(session, code=code, signer=signer, max_age=0)
 
-    def test_logging_out_everywhere_revokes_the_code(self, session: Session) -> None:
+    def test_password_change_revokes_the_code(self, session: Session) -> None:
         reader = make_reader(session, expires_on=date(2030, 1, 1))
         signer = Signer(SECRET, "reader-qr")
         code = service.issue_reader_qr(reader, signer=signer)
         principal = service.principal_for(session, "reader", reader.id, reader.auth_version)
         assert principal is not None
-        service.log_out_everywhere(session, principal=principal)
+        service.change_password(
+            session, principal=principal, current=PASSWORD, new="another-pass", now=NOW
+        )
         with pytest.raises(InvalidReaderQR):
             service.resolve_reader_qr(session, code=code, signer=signer, max_age=300)

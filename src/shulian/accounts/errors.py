@@ -50,8 +50,3 @@ class UnknownRole(BadRequest):
 class InvalidReaderQR(BadRequest):
     def __init__(self) -> None:
         super().__init__("This reader QR code is invalid or has expired; ask for a fresh one")
-
-
-class WeakPassword(BadRequest):
-    def __init__(self, reason: str) -> None:
-        super().__init__("Password not accepted: {reason}", reason=reason)

@@ -445,17 +445,6 @@ def change_password(
     )
 
 
-def log_out_everywhere(session: Session, *, principal: Principal) -> None:
-    account: Reader | StaffAccount
-    account = (
-        get_reader(session, principal.id)
-        if principal.kind == "reader"
-        else get_staff(session, principal.id)
-    )
-    account.auth_version += 1
-    session.flush()
-
-
 # --- the reader's QR code ----------------------------------------------------------------
 
 

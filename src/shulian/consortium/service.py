@@ -235,8 +235,8 @@ def calendar(session: Session, *, code: str, start: date, end: date) -> Calendar
 def is_open_on(session: Session, *, code: str, day: date) -> bool:
     """Whether a branch opens on ``day``: its weekly hours, minus its closed days."""
     branch = get_branch_by_code(session, code)
-    return day not in _closed_days(session, branch.id, day, day) and _opens_weekday(
-        session, branch.id, day.weekday()
+    return day not in _closed_days(session, branch.id, day, day) and day.weekday() in (
+        _open_weekdays(session, branch.id)
     )
 
 
@@ -246,9 +246,7 @@ def next_open_day(session: Session, *, code: str, day: date) -> date:
     Raises: BranchNotFound, InvalidOpeningHours when no day opens within a year.
     """
     branch = get_branch_by_code(session, code)
-    weekdays = set(
-        session.scalars(select(OpeningHours.weekday).where(OpeningHours.branch_id == branch.id))
-    ) or set(range(7))
+    weekdays = _open_weekdays(session, branch.id)
     closed = _closed_days(session, branch.id, day, day + timedelta(days=MAX_CLOSED_RUN))
     for offset in range(MAX_CLOSED_RUN + 1):
         candidate = day + timedelta(days=offset)
@@ -267,11 +265,12 @@ def _closed_days(session: Session, branch_id: int, start: date, end: date) -> se
     )
 
 
-def _opens_weekday(session: Session, branch_id: int, weekday: int) -> bool:
+def _open_weekdays(session: Session, branch_id: int) -> set[int]:
+    """Weekdays (0 = Monday) the branch opens; a branch without weekly hours opens every day."""
     days = set(
         session.scalars(select(OpeningHours.weekday).where(OpeningHours.branch_id == branch_id))
     )
-    return not days or weekday in days
+    return days or set(range(7))
 
 
 __all__ = [

@@ -6,8 +6,7 @@ note is that text, a blank line, and one signature line per signer::
     — <key name> <base64(4-byte key hash || 64-byte Ed25519 signature)>
 
 The key hash is the first four bytes of SHA-256(name || "\\n" || 0x01 || public key). A verifier
-key is published as ``<name>+<key hash, 8 hex>+<base64(0x01 || public key)>``. Witnesses cosign
-by adding their own signature line to the same text.
+key is published as ``<name>+<key hash, 8 hex>+<base64(0x01 || public key)>``.
 """
 
 from __future__ import annotations
@@ -91,11 +90,6 @@ class Signer:
     def sign(self, text: str) -> str:
         """A signed note of ``text`` (which must end with a newline)."""
         return text + "\n" + self.signature_line(text)
-
-    def cosign(self, note: str) -> str:
-        """Add this key's signature to an already signed note."""
-        text, _ = split_note(note)
-        return note + self.signature_line(text)
 
     def private_bytes(self) -> bytes:
         from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat

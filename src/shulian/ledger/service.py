@@ -64,6 +64,22 @@ class DatabaseNodes:
             raise LedgerCorrupt(f"missing subtree hashes {sorted(missing)[:3]}")
         return out
 
+    def stored_in_ranges(self, keys: Iterable[merkle.Key]) -> dict[merkle.Key, bytes]:
+        """The stored hashes of a run of adjacent subtrees (the audit's chunks), one range query
+        per level, without insisting they all exist."""
+        by_level: dict[int, list[int]] = {}
+        for level, idx in keys:
+            by_level.setdefault(level, []).append(idx)
+        out: dict[merkle.Key, bytes] = {}
+        for level, idxs in by_level.items():
+            rows = self.session.execute(
+                select(LedgerNode.idx, LedgerNode.hash).where(
+                    LedgerNode.level == level, LedgerNode.idx.between(min(idxs), max(idxs))
+                )
+            )
+            out.update(((level, idx), h) for idx, h in rows)
+        return out
+
 
 def tree_size(session: Session) -> int:
     last = session.scalar(select(func.max(LedgerLeaf.idx)))
@@ -84,6 +100,22 @@ def _frontier(session: Session, size: int) -> list[tuple[int, bytes]]:
     return [(level, nodes[(level, idx)]) for level, idx in keys]
 
 
+def _push_leaf(
+    stack: list[tuple[int, bytes]], index: int, leaf_hash: bytes
+) -> list[tuple[int, int, bytes]]:
+    """Add leaf ``index`` to the right edge ``stack``; returns the (level, idx, hash) of every
+    perfect subtree it completes."""
+    completed = []
+    stack.append((0, leaf_hash))
+    while len(stack) >= 2 and stack[-1][0] == stack[-2][0]:
+        level, right = stack.pop()
+        _, left = stack.pop()
+        parent = merkle.node_hash(left, right)
+        stack.append((level + 1, parent))
+        completed.append((level + 1, ((index + 1) >> (level + 1)) - 1, parent))
+    return completed
+
+
 def append_events(
     session: Session, events: Sequence[Event], pseudonyms: leaf_codec.Pseudonymizer
 ) -> int:
@@ -96,15 +128,10 @@ def append_events(
         data = leaf_codec.encode(ev, pseudonyms)
         h = merkle.leaf_hash(data)
         leaves.append({"idx": size, "event_seq": ev.seq, "data": data, "leaf_hash": h})
-        stack.append((0, h))
-        while len(stack) >= 2 and stack[-1][0] == stack[-2][0]:
-            level, right = stack.pop()
-            _, left = stack.pop()
-            parent = merkle.node_hash(left, right)
-            stack.append((level + 1, parent))
-            nodes.append(
-                {"level": level + 1, "idx": ((size + 1) >> (level + 1)) - 1, "hash": parent}
-            )
+        nodes.extend(
+            {"level": level, "idx": idx, "hash": parent}
+            for level, idx, parent in _push_leaf(stack, size, h)
+        )
         size += 1
     if leaves:
         session.execute(insert(LedgerLeaf), leaves)
@@ -289,7 +316,7 @@ def verify_tree(
     def flush_nodes() -> None:
         if not computed_nodes:
             return
-        stored = DatabaseNodesLenient(session).get(computed_nodes.keys())
+        stored = DatabaseNodes(session).stored_in_ranges(computed_nodes.keys())
         for key, h in computed_nodes.items():
             if stored.get(key) != h:
                 problems.append(
@@ -340,13 +367,8 @@ def verify_tree(
                     problem="event changed after it entered the ledger",
                 )
             )
-        stack.append((0, h))
-        while len(stack) >= 2 and stack[-1][0] == stack[-2][0]:
-            level, right = stack.pop()
-            _, left = stack.pop()
-            parent = merkle.node_hash(left, right)
-            stack.append((level + 1, parent))
-            computed_nodes[(level + 1, ((size + 1) >> (level + 1)) - 1)] = parent
+        for level, idx, parent in _push_leaf(stack, size, h):
+            computed_nodes[(level, idx)] = parent
         size += 1
         check_checkpoints_at(size)
         if size % chunk == 0:
@@ -394,24 +416,3 @@ def _check_checkpoint(
                 "recomputed root",
             )
         )
-
-
-class DatabaseNodesLenient:
-    """Stored subtree hashes for a set of keys, without insisting they all exist."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def get(self, keys: Iterable[merkle.Key]) -> dict[merkle.Key, bytes]:
-        by_level: dict[int, list[int]] = {}
-        for level, idx in keys:
-            by_level.setdefault(level, []).append(idx)
-        out: dict[merkle.Key, bytes] = {}
-        for level, idxs in by_level.items():
-            rows = self.session.execute(
-                select(LedgerNode.idx, LedgerNode.hash).where(
-                    LedgerNode.level == level, LedgerNode.idx.between(min(idxs), max(idxs))
-                )
-            )
-            out.update(((level, idx), h) for idx, h in rows)
-        return out
