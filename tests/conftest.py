@@ -79,6 +79,7 @@ def settings(tmp_path: Path) -> Settings:
         database_url=PG_URL,
         login_max_failures=5,
         ledger_worker=False,
+        search_worker=False,
     )
 
 

@@ -29,6 +29,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from shulian import __version__
 from shulian.accounts import service as accounts_service
 from shulian.accounts.api import router as accounts_router
+from shulian.catalog.api import router as catalog_router
 from shulian.consortium.api import router as consortium_router
 from shulian.core import i18n
 from shulian.core.clock import utcnow
@@ -40,6 +41,9 @@ from shulian.core.security import Principal, Signer
 from shulian.ledger.api import router as ledger_router
 from shulian.ledger.note import load_or_create_signer
 from shulian.ledger.worker import LedgerWorker
+from shulian.search.api import RateLimiter
+from shulian.search.api import router as search_router
+from shulian.search.service import SearchService, SearchWorker
 from shulian.web import pages
 from shulian.web.render import LANG_COOKIE, render
 
@@ -69,7 +73,13 @@ def create_app(
                 checkpoint_interval=settings.checkpoint_interval,
             )
             worker.start()
+        indexer = None
+        if settings.search_worker:
+            indexer = SearchWorker(app.state.search, app.state.sessionmaker, clock=clock)
+            indexer.start()
         yield
+        if indexer is not None:
+            indexer.stop()
         if worker is not None:
             worker.stop()
 
@@ -86,6 +96,8 @@ def create_app(
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.read_sessionmaker = make_sessionmaker(engine, readonly=True)
     app.state.clock = clock
+    app.state.search = SearchService(settings.data_dir / "search")
+    app.state.search_limiter = RateLimiter()
     app.state.secret = settings.secret()
     app.state.ledger_signer = load_or_create_signer(
         settings.data_dir / "ledger", settings.ledger_origin
@@ -102,6 +114,8 @@ def create_app(
     app.include_router(accounts_router)
     app.include_router(consortium_router)
     app.include_router(ledger_router)
+    app.include_router(catalog_router)
+    app.include_router(search_router)
     app.include_router(pages.router)
 
     @app.get("/healthz", tags=["system"])

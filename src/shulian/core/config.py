@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     checkpoint_interval: float = Field(
         default=5.0, gt=0, description="Seconds between checkpoints."
     )
+    search_worker: bool = Field(
+        default=True, description="Keep the search index current in the serving process."
+    )
+    search_rate_per_minute: int = Field(
+        default=600, gt=0, description="Searches and suggestions one client address may make."
+    )
     secure_cookies: bool = False
     sql_echo: bool = False
 

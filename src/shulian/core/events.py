@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, select, text
+from sqlalchemy import JSON, BigInteger, Integer, String, insert, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from shulian.core.db import Base, UTCDateTime, session_scope
@@ -76,6 +76,29 @@ def record(
     session.add(ev)
     session.flush()
     return ev
+
+
+def record_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Append many events at once (bulk imports); each row has ``record``'s keyword arguments,
+    with ``now`` named ``occurred_at``. Same transaction rules as :func:`record`."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_LOCK_KEY})
+    session.execute(
+        insert(Event),
+        [
+            {
+                "type": r["type"],
+                "occurred_at": r["occurred_at"],
+                "actor": r.get("actor"),
+                "branch": r.get("branch"),
+                "subject": r.get("subject"),
+                "payload": r.get("payload") or {},
+            }
+            for r in rows
+        ],
+    )
 
 
 Handler = Callable[[Session, Event], None]

@@ -1,0 +1,366 @@
+"""HTTP API of the catalogue.
+
+Readers (and anyone) see published records, their holdings and digital versions, scan results
+and the CLC tree. Staff see every record; entering, reviewing, publishing and item work each need
+their own permission.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import tempfile
+from pathlib import Path as FilePath
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, File, Form, Path, Query, Request, UploadFile, status
+from fastapi.responses import FileResponse, StreamingResponse
+from sqlalchemy import select
+
+from shulian.catalog import clc, importer, service
+from shulian.catalog.errors import DigitalResourceNotFound, ImportFileUnreadable, UploadTooLarge
+from shulian.catalog.models import DigitalKind, DigitalResource, ImportJob, ImportNote, RecordStatus
+from shulian.catalog.schemas import (
+    DigitalResourceCreate,
+    DigitalResourceRead,
+    ImportJobRead,
+    ImportNoteRead,
+    ImportReport,
+    ItemCreate,
+    ItemRead,
+    ItemUpdate,
+    RecordCreate,
+    RecordDetail,
+    RecordPage,
+    RecordRead,
+    RecordUpdate,
+    ReviewDecision,
+    ScanResult,
+)
+from shulian.core.deps import NowDep, OptionalPrincipal, SessionDep, SettingsDep, StaffUser, require
+from shulian.core.errors import NotFound
+from shulian.core.security import Principal
+
+log = logging.getLogger("shulian.catalog")
+router = APIRouter(prefix="/api/v1/catalog", tags=["catalogue"])
+Cataloguer = Annotated[Principal, require("catalog.record.create")]
+Reviewer = Annotated[Principal, require("catalog.record.review")]
+Publisher = Annotated[Principal, require("catalog.record.publish")]
+ItemManager = Annotated[Principal, require("catalog.item.manage")]
+
+MAX_UPLOAD_MB = 200
+FORMATS = ("marc21", "marcxml", "unimarc", "csv")
+
+
+def _staff_view(who: Principal | None) -> bool:
+    return who is not None and who.kind == "staff"
+
+
+@router.get("/records", response_model=RecordPage)
+def list_records(
+    session: SessionDep,
+    who: StaffUser,
+    status: RecordStatus | None = None,
+    clc_prefix: Annotated[str | None, Query(max_length=64)] = None,
+    page: Annotated[int, Query(ge=1, le=10000)] = 1,
+    size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> RecordPage:
+    """Every record, for staff (the review queue is ``status=in_review``)."""
+    return service.list_records(session, status=status, clc_prefix=clc_prefix, page=page, size=size)
+
+
+@router.post("/records", response_model=RecordRead, status_code=status.HTTP_201_CREATED)
+def create_record(body: RecordCreate, session: SessionDep, now: NowDep, who: Cataloguer) -> RecordRead:
+    record = service.create_record(session, data=body, actor=who.actor, now=now)
+    return service.record_read(session, record)
+
+
+@router.get("/records/{record_id}", response_model=RecordDetail)
+def get_record(record_id: int, session: SessionDep, who: OptionalPrincipal) -> RecordDetail:
+    """A record with holdings in every branch and its digital versions; readers see published
+    records only."""
+    return service.record_detail(session, record_id, published_only=not _staff_view(who))
+
+
+@router.put("/records/{record_id}", response_model=RecordRead)
+def update_record(
+    record_id: int, body: RecordUpdate, session: SessionDep, now: NowDep, who: Cataloguer
+) -> RecordRead:
+    record = service.update_record(session, record_id=record_id, data=body, actor=who.actor, now=now)
+    return service.record_read(session, record)
+
+
+def _step(session: SessionDep, record_id: int, action: str, who: Principal, now: NowDep,
+          comment: str = "") -> RecordRead:  # fmt: skip
+    record = service.transition(
+        session, record_id=record_id, action=action, actor=who.actor, now=now, comment=comment
+    )
+    return service.record_read(session, record)
+
+
+@router.post("/records/{record_id}/submit", response_model=RecordRead)
+def submit(record_id: int, session: SessionDep, now: NowDep, who: Cataloguer) -> RecordRead:
+    return _step(session, record_id, "submit", who, now)
+
+
+@router.post("/records/{record_id}/approve", response_model=RecordRead)
+def approve(
+    record_id: int, body: ReviewDecision, session: SessionDep, now: NowDep, who: Reviewer
+) -> RecordRead:
+    return _step(session, record_id, "approve", who, now, body.comment)
+
+
+@router.post("/records/{record_id}/return", response_model=RecordRead)
+def return_record(
+    record_id: int, body: ReviewDecision, session: SessionDep, now: NowDep, who: Reviewer
+) -> RecordRead:
+    return _step(session, record_id, "return", who, now, body.comment)
+
+
+@router.post("/records/{record_id}/publish", response_model=RecordRead)
+def publish(record_id: int, session: SessionDep, now: NowDep, who: Publisher) -> RecordRead:
+    return _step(session, record_id, "publish", who, now)
+
+
+@router.post("/records/{record_id}/withdraw", response_model=RecordRead)
+def withdraw(record_id: int, session: SessionDep, now: NowDep, who: Publisher) -> RecordRead:
+    return _step(session, record_id, "withdraw", who, now)
+
+
+@router.post(
+    "/records/{record_id}/items", response_model=ItemRead, status_code=status.HTTP_201_CREATED
+)
+def add_item(
+    record_id: int, body: ItemCreate, session: SessionDep, now: NowDep, who: ItemManager
+) -> ItemRead:
+    return ItemRead.model_validate(
+        service.add_item(session, record_id=record_id, data=body, actor=who.actor, now=now)
+    )
+
+
+@router.get("/items/{barcode}", response_model=ItemRead)
+def get_item(barcode: str, session: SessionDep, who: StaffUser) -> ItemRead:
+    return ItemRead.model_validate(service.get_item(session, barcode))
+
+
+@router.patch("/items/{barcode}", response_model=ItemRead)
+def update_item(
+    barcode: str, body: ItemUpdate, session: SessionDep, now: NowDep, who: ItemManager
+) -> ItemRead:
+    return ItemRead.model_validate(
+        service.update_item(session, barcode=barcode, data=body, actor=who.actor, now=now)
+    )
+
+
+@router.get("/scan/{code}", response_model=ScanResult)
+def scan(code: Annotated[str, Path(max_length=64)], session: SessionDep, who: OptionalPrincipal
+         ) -> ScanResult:  # fmt: skip
+    """Resolve a scanned item barcode or ISBN to its record."""
+    return service.resolve_scan(session, code[:64], published_only=not _staff_view(who))
+
+
+@router.post(
+    "/records/{record_id}/digital",
+    response_model=DigitalResourceRead,
+    status_code=status.HTTP_201_CREATED,
+)
+def add_digital_link(
+    record_id: int, body: DigitalResourceCreate, session: SessionDep, now: NowDep, who: Cataloguer
+) -> DigitalResourceRead:
+    res = service.add_digital(session, record_id=record_id, data=body, actor=who.actor, now=now)
+    return DigitalResourceRead.model_validate(res)
+
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@router.post(
+    "/records/{record_id}/digital/upload",
+    response_model=DigitalResourceRead,
+    status_code=status.HTTP_201_CREATED,
+)
+def upload_digital(
+    record_id: int,
+    kind: Annotated[DigitalKind, Form()],
+    label: Annotated[str, Form(min_length=1, max_length=200)],
+    file: Annotated[UploadFile, File()],
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    who: Cataloguer,
+) -> DigitalResourceRead:
+    """Attach a file (an e-book, an audio book, a lecture video) kept under the data directory."""
+    service.get_record(session, record_id)
+    folder = settings.data_dir / "digital" / str(record_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = _SAFE_NAME.sub("_", FilePath(file.filename or "file").name)[-120:] or "file"
+    dest = folder / f"{int(now.timestamp())}-{name}"
+    size = _save_upload(file, dest)
+    res = service.add_digital(
+        session,
+        record_id=record_id,
+        data=DigitalResourceCreate(
+            kind=kind,
+            label=label,
+            url="http://localhost/",  # type: ignore[arg-type]  # replaced by the file below
+            media_type=file.content_type or "application/octet-stream",
+        ),
+        upload=(kind.value, label, size, f"{record_id}/{dest.name}"),
+        actor=who.actor,
+        now=now,
+    )
+    return DigitalResourceRead.model_validate(res)
+
+
+def _save_upload(file: UploadFile, dest: FilePath) -> int:
+    size = 0
+    with dest.open("wb") as out:
+        while chunk := file.file.read(1 << 20):
+            size += len(chunk)
+            if size > MAX_UPLOAD_MB << 20:
+                out.close()
+                dest.unlink(missing_ok=True)
+                raise UploadTooLarge(MAX_UPLOAD_MB)
+            out.write(chunk)
+    return size
+
+
+@router.get("/digital/{resource_id}/file")
+def digital_file(
+    resource_id: int, session: SessionDep, settings: SettingsDep, who: OptionalPrincipal
+) -> FileResponse:
+    """The stored file of a digital resource of a published record."""
+    res = session.get(DigitalResource, resource_id)
+    if res is None or res.file_name is None:
+        raise DigitalResourceNotFound(resource_id)
+    service.get_record(session, res.record_id, published_only=not _staff_view(who))
+    path = settings.data_dir / "digital" / res.file_name
+    if not path.is_file():
+        raise DigitalResourceNotFound(resource_id)
+    return FileResponse(path, media_type=res.media_type, filename=path.name.split("-", 1)[-1])
+
+
+@router.delete("/digital/{resource_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_digital(resource_id: int, session: SessionDep, now: NowDep, who: Cataloguer) -> None:
+    service.remove_digital(session, resource_id=resource_id, actor=who.actor, now=now)
+
+
+@router.get("/clc")
+def clc_top_classes() -> list[dict[str, str]]:
+    """The 22 top classes of the Chinese Library Classification."""
+    tree = clc.tree()
+    return [{"code": c, "name": tree.classes[c].name} for c in tree.tops]
+
+
+@router.get("/clc/{code}")
+def clc_class(
+    code: str,
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+) -> dict[str, object]:
+    """A class with its path from the top, its sub-classes and the published records under it."""
+    tree = clc.tree()
+    klass = tree.get(code)
+    books = service.list_records(
+        session, status=RecordStatus.PUBLISHED, clc_prefix=klass.code, page=page, size=20
+    )
+    return {
+        "code": klass.code,
+        "name": klass.name,
+        "path": [{"code": c.code, "name": c.name} for c in tree.path(klass.code)],
+        "children": [{"code": c, "name": tree.classes[c].name} for c in klass.children],
+        "records": books.model_dump(mode="json"),
+    }
+
+
+# -- import and export -------------------------------------------------------------------------
+
+
+@router.post("/imports", response_model=ImportJobRead, status_code=status.HTTP_202_ACCEPTED)
+def start_import(
+    request: Request,
+    tasks: BackgroundTasks,
+    file: Annotated[UploadFile, File()],
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    who: Cataloguer,
+    format: Annotated[str | None, Form()] = None,
+    encoding: Annotated[str | None, Form()] = None,
+    branch: Annotated[str | None, Form()] = None,
+) -> ImportJobRead:
+    """Upload a catalogue file; it imports in the background as drafts for review. Poll
+    ``GET /imports/{id}`` for the report."""
+    if format and format not in FORMATS:
+        raise ImportFileUnreadable(file.filename or "upload", f"unknown format {format}")
+    folder = settings.data_dir / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = _SAFE_NAME.sub("_", FilePath(file.filename or "upload").name)[-120:] or "upload"
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix="-" + name)
+    with open(fd, "wb") as out:
+        shutil.copyfileobj(file.file, out)
+    path = FilePath(tmp)
+    app = request.app
+    job_id = importer.start_job(
+        session, path, actor=who.actor, now=now, format=format, branch=branch or None
+    )
+
+    def run() -> None:
+        try:
+            importer.run_job(
+                app.state.sessionmaker, job_id, path, actor=who.actor, clock=app.state.clock,
+                encoding=encoding,
+            )  # fmt: skip
+        except Exception:  # the job stays "running" and resumable; the log says why
+            log.exception("import %s failed", job_id)
+
+    # Runs after this request's transaction (which creates the job) has committed.
+    tasks.add_task(run)
+    return ImportJobRead.model_validate(session.get_one(ImportJob, job_id))
+
+
+@router.get("/imports", response_model=list[ImportJobRead])
+def list_imports(session: SessionDep, who: Cataloguer) -> list[ImportJobRead]:
+    jobs = session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(50))
+    return [ImportJobRead.model_validate(j) for j in jobs]
+
+
+@router.get("/imports/{job_id}", response_model=ImportReport)
+def import_report(job_id: int, session: SessionDep, who: Cataloguer) -> ImportReport:
+    """How an import went: counts, and each rejected record with its number and reason."""
+    job = session.get(ImportJob, job_id)
+    if job is None:
+        raise ImportJobNotFound(job_id)
+    notes = session.scalars(
+        select(ImportNote).where(ImportNote.job_id == job_id).order_by(ImportNote.number).limit(1000)
+    )
+    return ImportReport(
+        job=ImportJobRead.model_validate(job),
+        notes=[ImportNoteRead.model_validate(n) for n in notes],
+    )
+
+
+class ImportJobNotFound(NotFound):
+    def __init__(self, job_id: int) -> None:
+        super().__init__("Import {job_id} does not exist", job_id=job_id)
+
+
+@router.get("/export")
+def export(
+    session: SessionDep,
+    who: Cataloguer,
+    format: Annotated[str, Query(pattern="^(marc21|marcxml|unimarc|csv)$")] = "marc21",
+) -> StreamingResponse:
+    """Every published record with its items, as a file in ``format``."""
+    import io
+
+    buf = io.BytesIO()
+    importer.export_file(session, buf, format=format)
+    ext = {"marc21": "mrc", "marcxml": "xml", "unimarc": "uni", "csv": "csv"}[format]
+    buf.seek(0)
+    return StreamingResponse(
+        buf,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="catalogue.{ext}"'},
+    )

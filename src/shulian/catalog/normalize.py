@@ -1,0 +1,52 @@
+"""Normal forms the catalogue matches and audits by.
+
+- ``match_key``: records without a shared ISBN are the same work when their normalised title,
+  first author and year agree. Normalising folds width, case, punctuation, spacing and
+  Traditional/Simplified characters, so 紅樓夢 and 红楼梦 match.
+- ``record_digest`` / ``item_digest``: a short hash of a row's state, written into the row's
+  events, so an audit can tell a row changed behind the platform's back from one changed by it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import unicodedata
+from typing import Any
+
+import opencc
+
+_PUNCT = re.compile(r"[\W_]+", re.UNICODE)
+_CC: opencc.OpenCC | None = None
+_CC_LOCK = threading.Lock()
+
+
+def to_simplified(text: str) -> str:
+    global _CC
+    if _CC is None:
+        with _CC_LOCK:
+            _CC = _CC or opencc.OpenCC("t2s")
+    return str(_CC.convert(text))
+
+
+def fold(text: str | None) -> str:
+    """Lower-case, width-folded, Simplified, without punctuation or spaces."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", text).lower()
+    if any("\u3400" <= ch <= "\u9fff" for ch in text):
+        text = to_simplified(text)
+    return _PUNCT.sub("", text)
+
+
+def match_key(title: str, first_author: str | None, year: int | None) -> str:
+    raw = f"{fold(title)}|{fold(first_author)}|{year or ''}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def digest(state: dict[str, Any]) -> str:
+    """16 bytes of SHA-256 over the canonical JSON of ``state``, in hex."""
+    canon = json.dumps(state, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()[:32]

@@ -1,0 +1,112 @@
+"""HTTP API of search: results with facets, suggestions as you type, hot search terms.
+
+Public (the reader's first screen needs no login), limited per client address.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from shulian.core.deps import NowDep, SessionDep, SettingsDep
+from shulian.core.errors import TooManyRequests
+from shulian.search.documents import Facet, SearchQuery
+from shulian.search.schemas import HotTerm, SearchPage, Suggestions
+from shulian.search.service import SearchService
+
+router = APIRouter(prefix="/api/v1/search", tags=["search"])
+
+
+class SearchRateLimited(TooManyRequests):
+    def __init__(self, per_minute: int) -> None:
+        super().__init__(
+            "Too many searches from this address: at most {per_minute} a minute",
+            per_minute=per_minute,
+        )
+
+
+class RateLimiter:
+    """A sliding one-minute window per client address, in memory (per process)."""
+
+    def __init__(self) -> None:
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: str, per_minute: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._hits) > 50_000:  # forget idle addresses rather than grow without end
+                self._hits = {k: v for k, v in self._hits.items() if v and now - v[-1] < 60}
+            window = self._hits.setdefault(key, deque())
+            while window and now - window[0] >= 60:
+                window.popleft()
+            if len(window) >= per_minute:
+                raise SearchRateLimited(per_minute)
+            window.append(now)
+
+
+def get_search(request: Request) -> SearchService:
+    service: SearchService = request.app.state.search
+    return service
+
+
+def limited(request: Request, settings: SettingsDep) -> None:
+    limiter: RateLimiter = request.app.state.search_limiter
+    host = request.client.host if request.client else "unknown"
+    limiter.check(host, settings.search_rate_per_minute)
+
+
+Search = Annotated[SearchService, Depends(get_search)]
+Limited = Depends(limited)
+
+
+@router.get("", response_model=SearchPage, dependencies=[Limited])
+def search(
+    session: SessionDep,
+    engine: Search,
+    q: Annotated[str, Query(max_length=10_000)] = "",
+    clc: Annotated[list[str] | None, Query()] = None,
+    branch: Annotated[list[str] | None, Query()] = None,
+    format: Annotated[list[str] | None, Query()] = None,
+    language: Annotated[list[str] | None, Query()] = None,
+    year: Annotated[list[str] | None, Query()] = None,
+    available: Annotated[list[str] | None, Query()] = None,
+    sort: str = "relevance",
+    page: int = 1,
+    per_page: int = 20,
+) -> SearchPage:
+    """Search the published catalogue (Chinese, pinyin, 繁/简, English, ISBN, call number).
+
+    Values repeated within one filter are alternatives; filters combine. ``available`` takes
+    ``any`` or a branch code.
+    """
+    filters = {
+        f.value: values
+        for f, values in (
+            (Facet.CLC, clc),
+            (Facet.BRANCH, branch),
+            (Facet.FORMAT, format),
+            (Facet.LANGUAGE, language),
+            (Facet.YEAR, year),
+            (Facet.AVAILABLE, available),
+        )
+        if values
+    }
+    query = SearchQuery(text=q, filters=filters, sort=sort, page=page, per_page=per_page)
+    return engine.search(session, query)
+
+
+@router.get("/suggest", response_model=Suggestions, dependencies=[Limited])
+def suggest(engine: Search, q: Annotated[str, Query(max_length=200)] = "") -> Suggestions:
+    """Whole titles for what has been typed so far: hanzi, pinyin, initials or Latin words."""
+    return Suggestions(prefix=q, titles=engine.suggest(q) if q.strip() else [])
+
+
+@router.get("/hot", response_model=list[HotTerm])
+def hot(session: SessionDep, engine: Search, now: NowDep) -> list[HotTerm]:
+    """The most searched terms of the last seven days."""
+    return [HotTerm(term=t, count=n) for t, n in engine.hot_terms(session, now=now)]

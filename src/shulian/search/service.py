@@ -1,0 +1,343 @@
+"""Search over the published catalogue: the index fed from the event spine, hydrated results,
+suggestions and hot search terms.
+
+The index is a replica: each serving node keeps its own under ``data_dir/search`` and brings it
+up to date from the events table (``catch_up``); ``reindex`` rebuilds it from the catalogue.
+Its read position is kept beside the index (``offset``), not in the database, because it belongs
+to this copy of the index: delete the folder and the next catch-up starts from a full rebuild.
+
+Hot terms: every search that found something counts its normalised text; counts collect in
+memory and are written per hour to ``search_counts`` by the worker, so a search never waits for
+a database write.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from shulian.catalog import clc
+from shulian.catalog import service as catalog_service
+from shulian.core.db import session_scope
+from shulian.core.events import Event
+from shulian.search.documents import SearchDoc, SearchQuery
+from shulian.search.index import SearchIndex
+from shulian.search.models import SearchCount
+from shulian.search.schemas import FacetValue, SearchHitRead, SearchPage
+
+log = logging.getLogger("shulian.search")
+
+OFFSET_FILE = "offset"
+HOT_WINDOW = timedelta(days=7)
+_SPACES = re.compile(r"\s+")
+_ID_LIKE = re.compile(r"^[\dxX-]+$")
+_INDEXED_EVENTS = ("catalog.", "circulation.")
+
+
+def _subject_record(ev_type: str, subject: str | None, payload: dict[str, object]) -> int | None:
+    if subject and subject.startswith("record:"):
+        return int(subject[7:])
+    rec = payload.get("record")
+    return rec if isinstance(rec, int) else None
+
+
+def to_doc(row: catalog_service.IndexRow, loans: int = 0) -> SearchDoc:
+    r = row.record
+    return SearchDoc(
+        record_id=r.id,
+        title=r.title,
+        other_titles=list(r.other_titles or []),
+        authors=row.authors,
+        subjects=list(r.subjects or []),
+        summary=r.summary,
+        publisher=r.publisher,
+        series=r.series,
+        isbns=row.isbns,
+        call_number=r.call_number,
+        clc=r.clc,
+        clc_top=clc.top_class(r.clc),
+        format=r.format,
+        language=r.language,
+        year=r.year,
+        branches=row.branches,
+        available_branches=row.available_branches,
+        loans=loans,
+        added_at=int((r.published_at or r.created_at).timestamp()),
+    )
+
+
+class SearchService:
+    """One node's search: its index replica, and the search counts waiting to be written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._index: SearchIndex | None = None
+        self._open_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self._counts_lock = threading.Lock()
+
+    @property
+    def index(self) -> SearchIndex:
+        if self._index is None:
+            with self._open_lock:
+                if self._index is None:
+                    self._index = SearchIndex.open(self.path)
+        return self._index
+
+    # -- keeping the replica current ------------------------------------------------------------
+
+    def offset(self) -> int:
+        try:
+            return int((self.path / OFFSET_FILE).read_text().strip() or 0)
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    def _set_offset(self, seq: int) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        tmp = self.path / (OFFSET_FILE + ".tmp")
+        tmp.write_text(str(seq))
+        tmp.replace(self.path / OFFSET_FILE)
+
+    def catch_up(self, factory: sessionmaker[Session], *, batch_size: int = 5000) -> int:
+        """Index the catalogue changes the spine recorded since this replica's offset.
+
+        Each batch is committed to the index before the offset moves, so a crash re-applies at
+        most one batch (upserts by record id are idempotent). Returns how many events were read.
+        """
+        with self._write_lock:
+            done = 0
+            with session_scope(factory) as session:
+                newest = session.scalar(select(func.max(Event.seq))) or 0
+                if self.offset() > newest:  # a different (recreated) database: start over
+                    log.warning("search index is ahead of the database; rebuilding it")
+                    self._reindex(session, newest)
+                    return 0
+                while True:
+                    after = self.offset()
+                    rows = session.execute(
+                        select(Event.seq, Event.type, Event.subject, Event.payload)
+                        .where(Event.seq > after)
+                        .order_by(Event.seq)
+                        .limit(batch_size)
+                    ).all()
+                    if not rows:
+                        return done
+                    ids = {
+                        rid
+                        for _seq, typ, subject, payload in rows
+                        if typ.startswith(_INDEXED_EVENTS)
+                        and (rid := _subject_record(typ, subject, payload or {})) is not None
+                    }
+                    if ids:
+                        self._apply(session, sorted(ids))
+                    self._set_offset(rows[-1][0])
+                    done += len(rows)
+
+    def _apply(self, session: Session, record_ids: list[int]) -> None:
+        for start in range(0, len(record_ids), 1000):
+            chunk = record_ids[start : start + 1000]
+            rows, gone = catalog_service.index_rows(session, chunk)
+            if gone:
+                self.index.delete(gone)
+            if rows:
+                self.index.upsert(to_doc(r) for r in rows)
+        self.index.commit()
+
+    def reindex(
+        self, factory: sessionmaker[Session], *, on_progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """Rebuild the index from the published catalogue. Returns the number of records."""
+        with self._write_lock, session_scope(factory) as session:
+            newest = session.scalar(select(func.max(Event.seq))) or 0
+            return self._reindex(session, newest, on_progress=on_progress)
+
+    def _reindex(
+        self,
+        session: Session,
+        newest: int,
+        *,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        total = catalog_service.count_published(session)
+        self.index.clear()
+        after, done = 0, 0
+        while ids := catalog_service.published_ids(session, after=after, limit=2000):
+            rows, _gone = catalog_service.index_rows(session, ids)
+            self.index.upsert(to_doc(r) for r in rows)
+            done += len(rows)
+            after = ids[-1]
+            if on_progress:
+                on_progress(done, total)
+        self.index.commit()
+        self._set_offset(newest)
+        return done
+
+    # -- searching ------------------------------------------------------------------------------
+
+    def search(self, session: Session, query: SearchQuery) -> SearchPage:
+        """One page of results, each with its authors, cover and copies on the shelf now.
+
+        Raises: QueryTooLong, PageTooDeep, InvalidPage, TooManyFilters, UnknownFilter,
+        InvalidFilterValue, UnknownSort.
+        """
+        found = self.index.search(query)
+        ids = [h.record_id for h in found.hits]
+        summaries = {s.id: s for s in catalog_service.summaries(session, catalog_service.records(session, ids))}
+        copies = catalog_service.copy_counts(session, ids)
+        hits = []
+        for h in found.hits:
+            s = summaries.get(h.record_id)
+            if s is None:  # withdrawn since the index last caught up
+                continue
+            total, available = copies.get(h.record_id, (0, 0))
+            hits.append(
+                SearchHitRead(
+                    record_id=s.id,
+                    title=s.title,
+                    authors=s.authors,
+                    year=s.year,
+                    publisher=s.publisher,
+                    format=s.format,
+                    clc=s.clc,
+                    cover_url=s.cover_url,
+                    copies=total,
+                    available=available,
+                )
+            )
+        if found.total and query.text.strip() and query.page == 1:
+            self.count_search(query.text)
+        return SearchPage(
+            query=query.text,
+            total=found.total,
+            page=found.page,
+            per_page=found.per_page,
+            hits=hits,
+            facets={
+                name: [FacetValue(value=v, count=n) for v, n in values]
+                for name, values in found.facets.items()
+            },
+            alternatives=found.alternatives,
+        )
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[str]:
+        return self.index.suggest(prefix, limit=limit)
+
+    # -- hot search terms -----------------------------------------------------------------------
+
+    def count_search(self, text: str) -> None:
+        term = normalize_term(text)
+        if term:
+            with self._counts_lock:
+                self._counts[term] += 1
+
+    def flush_counts(self, factory: sessionmaker[Session], *, now: datetime) -> int:
+        """Write the searches counted in memory into this hour's rows. Returns terms written."""
+        with self._counts_lock:
+            pending, self._counts = self._counts, Counter()
+        if not pending:
+            return 0
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        try:
+            with session_scope(factory) as session:
+                add_counts(session, pending, hour=hour)
+        except Exception:
+            with self._counts_lock:  # keep them for the next round
+                self._counts.update(pending)
+            raise
+        return len(pending)
+
+    def hot_terms(self, session: Session, *, now: datetime, limit: int = 10) -> list[tuple[str, int]]:
+        """The most searched terms of the last seven days (searches that found something)."""
+        totals = Counter(dict(stored_counts(session, since=now - HOT_WINDOW, limit=limit * 3)))
+        with self._counts_lock:
+            totals.update(self._counts)
+        return totals.most_common(limit)
+
+
+def normalize_term(text: str) -> str | None:
+    """The form a search is counted under, or None for searches not worth showing others
+    (identifiers, one character, very long text)."""
+    term = _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip().lower()
+    if len(term) < 2 or len(term) > 40 or _ID_LIKE.match(term):
+        return None
+    return term
+
+
+def add_counts(session: Session, counts: Counter[str], *, hour: datetime) -> None:
+    existing = {
+        row.term: row
+        for row in session.scalars(
+            select(SearchCount).where(SearchCount.hour == hour, SearchCount.term.in_(counts))
+        )
+    }
+    for term, n in counts.items():
+        if term in existing:
+            existing[term].count += n
+        else:
+            session.add(SearchCount(term=term, hour=hour, count=n))
+    session.flush()
+
+
+def stored_counts(session: Session, *, since: datetime, limit: int) -> Iterable[tuple[str, int]]:
+    total = func.sum(SearchCount.count)
+    rows = session.execute(
+        select(SearchCount.term, total)
+        .where(SearchCount.hour >= since)
+        .group_by(SearchCount.term)
+        .order_by(total.desc(), SearchCount.term)
+        .limit(limit)
+    )
+    return [(term, int(n)) for term, n in rows]
+
+
+class SearchWorker:
+    """Keeps this node's index current (every half second) and writes search counts (every
+    half minute), in a background thread of the serving process."""
+
+    def __init__(
+        self,
+        service: SearchService,
+        factory: sessionmaker[Session],
+        *,
+        clock: Callable[[], datetime],
+        poll: float = 0.5,
+        flush_every: float = 30.0,
+    ) -> None:
+        self.service, self.factory, self.clock = service, factory, clock
+        self.poll, self.flush_every = poll, flush_every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="shulian-search", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        try:
+            self.service.flush_counts(self.factory, now=self.clock())
+        except Exception:
+            log.exception("could not write search counts at shutdown")
+
+    def _run(self) -> None:
+        last_flush = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                self.service.catch_up(self.factory)
+                if time.monotonic() - last_flush >= self.flush_every:
+                    self.service.flush_counts(self.factory, now=self.clock())
+                    last_flush = time.monotonic()
+            except Exception:  # keep serving; the next round retries from the stored offset
+                log.exception("search worker round failed")
+            self._stop.wait(self.poll)
