@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -27,7 +28,11 @@ user_app = typer.Typer(help="Staff and reader accounts.", no_args_is_help=True)
 ledger_app = typer.Typer(
     help="The verifiable ledger: checkpoints, proofs, audit.", no_args_is_help=True
 )
+catalog_app = typer.Typer(help="Catalogue files: import and export.", no_args_is_help=True)
+search_app = typer.Typer(help="The search index.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(search_app, name="search")
 app.add_typer(user_app, name="user")
 app.add_typer(ledger_app, name="ledger")
 console = Console()
@@ -117,11 +122,16 @@ def demo() -> None:
     """Load the demo library (network, calendars, staff for each role, readers)."""
     from shulian import demo as demo_data
 
-    with _database(_settings()) as engine, session_scope(make_sessionmaker(engine)) as session:
-        added = demo_data.load(session, now=utcnow())
+    from shulian.demo import catalog as demo_catalog
+
+    with _database(_settings()) as engine:
+        factory = make_sessionmaker(engine)
+        with session_scope(factory) as session:
+            added = demo_data.load(session, now=utcnow())
+        records = demo_catalog.load(factory, clock=utcnow)
     console.print(
         f"Demo library: {added['branches']} branches, {added['staff']} staff, "
-        f"{added['readers']} readers added."
+        f"{added['readers']} readers, {records} records added."
     )
     table = Table("account", "password", "role")
     for username, _name, _branch, roles in demo_data.STAFF:
@@ -295,3 +305,63 @@ def ledger_verify() -> None:
 
 if __name__ == "__main__":  # pragma: no cover - `python -m shulian.cli`
     sys.exit(app())
+
+
+@catalog_app.command("import")
+def catalog_import(
+    file: Annotated[Path, typer.Argument(help="MARC21 (.mrc, .gz), MARCXML, UNIMARC or CSV.")],
+    format: Annotated[
+        str | None, typer.Option(help="marc21, marcxml, unimarc or csv; guessed when omitted.")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Override the file's character set (e.g. gb18030).")
+    ] = None,
+    publish: Annotated[
+        bool, typer.Option(help="Publish at once (a migration from another system).")
+    ] = False,
+    branch: Annotated[
+        str | None, typer.Option(help="Home branch code for items that name none.")
+    ] = None,
+) -> None:
+    """Import a catalogue file as drafts for review (or published). Bad records are reported
+    and skipped; Ctrl-C stops cleanly and the same command resumes."""
+    from shulian.catalog.cli import run_import
+
+    with _database(_settings()) as engine:
+        run_import(
+            make_sessionmaker(engine),
+            file,
+            format=format,
+            encoding=encoding,
+            publish=publish,
+            branch=branch,
+        )
+
+
+@catalog_app.command("export")
+def catalog_export(
+    out: Annotated[Path | None, typer.Argument(help="File to write; standard output if omitted.")]
+    = None,
+    format: Annotated[str, typer.Option(help="marc21, marcxml, unimarc or csv.")] = "marc21",
+    drafts: Annotated[bool, typer.Option(help="Include records not yet published.")] = False,
+) -> None:
+    """Export the catalogue with its items."""
+    from shulian.catalog.cli import FORMATS, run_export
+
+    if format not in FORMATS:
+        err.print(f"[red]Unknown format {format}; use one of {', '.join(FORMATS)}[/]")
+        raise typer.Exit(2)
+    with _database(_settings()) as engine, make_sessionmaker(engine)() as session:
+        run_export(session, out, format=format, drafts=drafts)
+
+
+@search_app.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the search index from the published catalogue."""
+    from shulian.search.cli import reindex
+    from shulian.search.service import SearchService
+
+    settings = _settings()
+    with _database(settings) as engine:
+        n = reindex(SearchService(settings.data_dir / "search"), make_sessionmaker(engine))
+    console.print(f"Indexed {n} published records.")

@@ -48,7 +48,11 @@ class ItemData:
     barcode: str
     branch: str | None = None  # branch code, such as "CEN"
     call_number: str | None = None
-    shelf: str | None = None  # free-text shelf location as given by the source
+    shelf: str | None = None  # shelf (架), or free-text shelf location as given by the source
+    floor: str | None = None  # 楼层, e.g. "3F"
+    shelf_range: str | None = None  # 排
+    layer: int | None = None  # 层
+    position: int | None = None  # 位
     item_type: str | None = None
     price: str | None = None  # as written, e.g. "CNY45.00"; parsed by the service
 

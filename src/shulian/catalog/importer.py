@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -109,6 +109,7 @@ def import_file(
     on_progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
     max_batches: int | None = None,
+    transform: Callable[[int, BibData], None] | None = None,
 ) -> int:
     """Import ``path``; returns the import job's id. Resumes an unfinished job of the same file.
 
@@ -131,6 +132,7 @@ def import_file(
         on_progress=on_progress,
         stop=stop,
         max_batches=max_batches,
+        transform=transform,
     )
     return job_id
 
@@ -187,8 +189,12 @@ def run_job(
     on_progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
     max_batches: int | None = None,
+    transform: Callable[[int, BibData], None] | None = None,
 ) -> None:
-    """Read ``path`` and store its records in batches, after the job's last committed record."""
+    """Read ``path`` and store its records in batches, after the job's last committed record.
+
+    ``transform(number, bib)`` may adjust each record before it is stored (the demo adds items).
+    """
     with factory.begin() as session:
         job = session.get_one(ImportJob, job_id)
         known = {b.code for b in consortium_service.list_branches(session, include_inactive=True)}
@@ -204,6 +210,8 @@ def run_job(
         for rec in read_records(stream, format=format, encoding=encoding):
             if rec.number <= resume_after:
                 continue
+            if transform is not None and isinstance(rec, ParsedRecord):
+                transform(rec.number, rec.bib)
             batch.append(rec)
             if len(batch) >= batch_size:
                 counts = _commit_batch(factory, job_id, batch, publish, branch, known, actor, clock)
@@ -381,9 +389,10 @@ def _store(
     rows: list[dict[str, Any]] = []
     if new:
         rows = [_record_row(p, status, actor, now) for p in new]
-        new_ids = session.execute(
-            insert(Record).returning(Record.id, sort_by_parameter_order=True), rows
-        ).scalars()
+        new_ids = allocate_ids(session, "records", len(rows))
+        for row, rid in zip(rows, new_ids, strict=True):
+            row["id"] = rid
+        session.execute(insert(Record.__table__), rows)
         ids = {id(p): rid for p, rid in zip(new, new_ids, strict=True)}
         people = [
             {
@@ -397,10 +406,10 @@ def _store(
             for n, c in enumerate(p.bib.contributors)
         ]
         if people:
-            session.execute(insert(RecordContributor), people)
+            session.execute(insert(RecordContributor.__table__), people)
         isbn_rows = [{"record_id": ids[id(p)], "isbn": i} for p in new for i in p.isbns]
         if isbn_rows:
-            session.execute(insert(RecordIsbn), isbn_rows)
+            session.execute(insert(RecordIsbn.__table__), isbn_rows)
     evs: list[dict[str, Any]] = []
     for p, row in zip(new, rows, strict=True):
         contributors = [(c.name[:500], c.role.value, c.corporate) for c in p.bib.contributors]
@@ -460,9 +469,10 @@ def _store(
                 }
             )
     if item_rows:
-        item_ids = session.execute(
-            insert(Item).returning(Item.id, sort_by_parameter_order=True), item_rows
-        ).scalars()
+        item_ids = allocate_ids(session, "items", len(item_rows))
+        for row, iid in zip(item_rows, item_ids, strict=True):
+            row["id"] = iid
+        session.execute(insert(Item.__table__), item_rows)
         for row, iid in zip(item_rows, item_ids, strict=True):
             state = item_state(Item(**row))
             evs.append(
@@ -478,6 +488,27 @@ def _store(
     out.items = len(item_rows)
     events.record_many(session, evs)
     return out
+
+
+def allocate_ids(session: Session, table: str, n: int) -> list[int]:
+    """``n`` fresh primary keys for ``table``, so rows can be inserted in one ``executemany``
+    without RETURNING (several times faster for bulk work).
+
+    PostgreSQL hands them out from the table's sequence (safe with concurrent writers); on SQLite
+    the caller holds the database's single write lock (``BEGIN IMMEDIATE``), so nobody else can
+    take the same numbers.
+    """
+    if n == 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return list(
+            session.scalars(
+                text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+                {"t": table, "n": n},
+            )
+        )
+    top = session.scalar(text(f"SELECT max(id) FROM {table}")) or 0  # noqa: S608 - fixed names
+    return list(range(top + 1, top + 1 + n))
 
 
 def _record_row(p: _Prepared, status: RecordStatus, actor: str, now: datetime) -> dict[str, Any]:
@@ -531,11 +562,11 @@ def _item_row(
         "barcode": barcode,
         "epc": None,
         "branch_code": home,
-        "floor": None,
-        "shelf_range": None,
+        "floor": (it.floor or "")[:20] or None,
+        "shelf_range": (it.shelf_range or "")[:40] or None,
         "shelf": (it.shelf or "")[:40] or None,
-        "layer": None,
-        "position": None,
+        "layer": it.layer,
+        "position": it.position,
         "call_number": (it.call_number or bib.call_number or "")[:200] or None,
         "item_type": (it.item_type or "book")[:32],
         "status": ItemStatus.AVAILABLE,

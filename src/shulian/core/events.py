@@ -86,7 +86,7 @@ def record_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_LOCK_KEY})
     session.execute(
-        insert(Event),
+        insert(Event.__table__),
         [
             {
                 "type": r["type"],
