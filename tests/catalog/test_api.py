@@ -1,0 +1,118 @@
+"""The catalogue's JSON API: who may do what, and what readers see."""
+
+from __future__ import annotations
+
+import io
+import time
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from shulian.catalog.bib import BibData, ItemData
+from shulian.catalog.marc import write_records
+from tests.factories.accounts import bearer, make_staff
+from tests.factories.catalog import make_item, make_record
+from tests.factories.consortium import make_network
+
+RECORD = {
+    "title": "呐喊",
+    "contributors": [{"name": "鲁迅", "role": "author"}],
+    "isbns": ["978-7-02-000220-7"],
+    "year": 1973,
+    "language": "chi",
+    "clc": "I210.6",
+}
+
+
+def _staff(session: Session, client: TestClient) -> dict[str, dict[str, str]]:
+    make_network(session)
+    for role in ("cataloguer", "reviewer", "publisher"):
+        make_staff(session, roles=[role], username=role)
+    return {role: bearer(client, "staff", role) for role in ("cataloguer", "reviewer", "publisher")}
+
+
+class TestWorkflowOverHttp:
+    def test_entered_reviewed_published_then_readers_see_it(
+        self, session: Session, client: TestClient
+    ) -> None:
+        h = _staff(session, client)
+        created = client.post("/api/v1/catalog/records", json=RECORD, headers=h["cataloguer"])
+        assert created.status_code == 201, created.text
+        rid = created.json()["id"]
+        assert created.json()["isbns"] == ["9787020002207"]
+        assert client.get(f"/api/v1/catalog/records/{rid}").status_code == 404
+        assert client.post(f"/api/v1/catalog/records/{rid}/submit", headers=h["cataloguer"]).is_success
+        approve = client.post(
+            f"/api/v1/catalog/records/{rid}/approve", json={}, headers=h["cataloguer"]
+        )
+        assert approve.status_code == 403
+        assert approve.json()["detail"] == "Missing permission: catalog.record.review"
+        assert client.post(
+            f"/api/v1/catalog/records/{rid}/approve", json={}, headers=h["reviewer"]
+        ).is_success
+        assert client.post(f"/api/v1/catalog/records/{rid}/publish", headers=h["publisher"]).is_success
+        page = client.get(f"/api/v1/catalog/records/{rid}")
+        assert page.status_code == 200
+        assert [c for c, _ in page.json()["clc_path"]][-1] == "I210.6"
+
+    def test_a_bad_isbn_is_refused_with_the_reason(self, session: Session, client: TestClient) -> None:
+        h = _staff(session, client)
+        bad = {**RECORD, "isbns": ["978-7-02-000220-8"]}
+        r = client.post("/api/v1/catalog/records", json=bad, headers=h["cataloguer"])
+        assert r.status_code == 400
+        assert r.json()["error"] == "InvalidRecord" and "978-7-02-000220-8" in r.json()["detail"]
+
+    def test_returning_without_a_comment_is_refused(self, session: Session, client: TestClient) -> None:
+        h = _staff(session, client)
+        rid = client.post("/api/v1/catalog/records", json=RECORD, headers=h["cataloguer"]).json()["id"]
+        client.post(f"/api/v1/catalog/records/{rid}/submit", headers=h["cataloguer"])
+        r = client.post(f"/api/v1/catalog/records/{rid}/return", json={}, headers=h["reviewer"])
+        assert (r.status_code, r.json()["error"]) == (400, "CommentRequired")
+
+
+class TestReaderViews:
+    def test_scan_an_item_barcode_or_isbn(self, session: Session, client: TestClient) -> None:
+        make_network(session)
+        record = make_record(session, publish=True, isbns=["9787020002207"])
+        item = make_item(session, record)
+        assert client.get(f"/api/v1/catalog/scan/{item.barcode}").json()["record_id"] == record.id
+        assert client.get("/api/v1/catalog/scan/7-02-000220-X").json()["matched"] == "isbn"
+        missing = client.get("/api/v1/catalog/scan/0000000000000")
+        assert (missing.status_code, missing.json()["error"]) == (404, "NothingMatchesScan")
+
+    def test_clc_browse_lists_sub_classes_and_books(self, session: Session, client: TestClient) -> None:
+        make_network(session)
+        record = make_record(session, publish=True, clc="I246.5")
+        body = client.get("/api/v1/catalog/clc/I24").json()
+        assert body["name"] == "小说"
+        assert [p["code"] for p in body["path"]] == ["I", "I2", "I24"]
+        assert "I246" in [c["code"] for c in body["children"]]
+        assert [r["id"] for r in body["records"]["items"]] == [record.id]
+        assert client.get("/api/v1/catalog/clc/QQ9").status_code == 404
+
+
+class TestImportUpload:
+    def test_upload_runs_in_the_background_and_reports(
+        self, session: Session, client: TestClient
+    ) -> None:
+        h = _staff(session, client)
+        buf = io.BytesIO()
+        write_records(
+            [BibData(title="边城", items=[ItemData(barcode="U1", branch="CEN")]), BibData(title="")],
+            buf,
+            format="csv",
+        )
+        r = client.post(
+            "/api/v1/catalog/imports",
+            files={"file": ("batch.csv", buf.getvalue(), "text/csv")},
+            headers=h["cataloguer"],
+        )
+        assert r.status_code == 202, r.text
+        job_id = r.json()["id"]
+        for _ in range(50):
+            report = client.get(f"/api/v1/catalog/imports/{job_id}", headers=h["cataloguer"]).json()
+            if report["job"]["status"] == "done":
+                break
+            time.sleep(0.1)
+        assert report["job"]["imported"] == 1 and report["job"]["rejected"] == 1
+        assert report["notes"][0]["number"] == 2 and report["notes"][0]["rejected"]

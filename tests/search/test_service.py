@@ -1,0 +1,120 @@
+"""The search replica follows the catalogue through the event spine; hot terms count real
+searches."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from shulian.catalog import service as catalog_service
+from shulian.catalog.models import ItemStatus
+from shulian.catalog.schemas import ItemUpdate
+from shulian.search.documents import SearchQuery
+from shulian.search.service import SearchService, normalize_term
+from tests.conftest import NOW
+from tests.factories.catalog import make_item, make_record
+from tests.factories.consortium import make_network
+
+
+@pytest.fixture
+def search(tmp_path: Path) -> SearchService:
+    return SearchService(tmp_path / "search")
+
+
+@pytest.fixture(autouse=True)
+def network(session: Session) -> None:
+    make_network(session)
+
+
+def ids(search: SearchService, session: Session, text: str, **kw: object) -> list[int]:
+    page = search.search(session, SearchQuery(text=text, **kw))  # type: ignore[arg-type]
+    return [h.record_id for h in page.hits]
+
+
+class TestCatchUp:
+    def test_a_published_record_becomes_searchable_and_a_draft_does_not(
+        self, session: Session, session_factory: sessionmaker[Session], search: SearchService
+    ) -> None:
+        published = make_record(session, publish=True)
+        make_record(session, title="狂人日记（草稿）")
+        search.catch_up(session_factory)
+        assert ids(search, session, "狂人日记") == [published.id]
+        assert ids(search, session, "krrj") == [published.id]
+
+    def test_withdrawing_removes_a_record_from_results(
+        self, session: Session, session_factory: sessionmaker[Session], search: SearchService
+    ) -> None:
+        record = make_record(session, publish=True)
+        search.catch_up(session_factory)
+        catalog_service.transition(
+            session, record_id=record.id, action="withdraw", actor="staff:p", now=NOW
+        )
+        search.catch_up(session_factory)
+        assert ids(search, session, "狂人日记") == []
+
+    def test_availability_follows_item_status(
+        self, session: Session, session_factory: sessionmaker[Session], search: SearchService
+    ) -> None:
+        record = make_record(session, publish=True)
+        item = make_item(session, record, branch="B01")
+        search.catch_up(session_factory)
+        assert ids(search, session, "狂人日记", filters={"available": ["any"]}) == [record.id]
+        catalog_service.update_item(
+            session,
+            barcode=item.barcode,
+            data=ItemUpdate(status=ItemStatus.ON_LOAN),
+            actor="t",
+            now=NOW,
+        )
+        search.catch_up(session_factory)
+        assert ids(search, session, "狂人日记", filters={"available": ["any"]}) == []
+        hit = search.search(session, SearchQuery(text="狂人日记")).hits[0]
+        assert (hit.copies, hit.available) == (1, 0)
+
+    def test_the_offset_survives_a_new_service_on_the_same_folder(
+        self, session: Session, session_factory: sessionmaker[Session], tmp_path: Path
+    ) -> None:
+        make_record(session, publish=True)
+        first = SearchService(tmp_path / "replica")
+        first.catch_up(session_factory)
+        again = SearchService(tmp_path / "replica")
+        assert again.offset() == first.offset() > 0
+        assert again.catch_up(session_factory) == 0
+
+    def test_reindex_rebuilds_from_the_catalogue(
+        self, session: Session, session_factory: sessionmaker[Session], search: SearchService
+    ) -> None:
+        make_record(session, publish=True)
+        make_record(session, publish=True, title="呐喊", isbns=["9787020002207"])
+        assert search.reindex(session_factory) == 2
+        assert len(ids(search, session, "9787020002207")) == 1
+
+
+class TestHotTerms:
+    def test_searches_that_found_something_are_counted(
+        self, session: Session, session_factory: sessionmaker[Session], search: SearchService
+    ) -> None:
+        make_record(session, publish=True)
+        search.catch_up(session_factory)
+        for _ in range(3):
+            search.search(session, SearchQuery(text="狂人日记"))
+        search.search(session, SearchQuery(text="鲁迅"))
+        search.search(session, SearchQuery(text="不存在的书名xyz"))
+        search.flush_counts(session_factory, now=NOW)
+        assert search.hot_terms(session, now=NOW) == [("狂人日记", 3), ("鲁迅", 1)]
+
+    def test_old_searches_fall_out_of_the_window(
+        self, session: Session, session_factory: sessionmaker[Session], search: SearchService
+    ) -> None:
+        search.count_search("红楼梦")
+        search.flush_counts(session_factory, now=NOW - timedelta(days=8))
+        search.count_search("三体")
+        search.flush_counts(session_factory, now=NOW)
+        assert search.hot_terms(session, now=NOW) == [("三体", 1)]
+
+    @pytest.mark.parametrize("text", ["9787020002207", "x", " ", "a" * 41])
+    def test_identifiers_and_odd_lengths_are_not_counted(self, text: str) -> None:
+        assert normalize_term(text) is None
