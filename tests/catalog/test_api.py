@@ -41,7 +41,9 @@ class TestWorkflowOverHttp:
         rid = created.json()["id"]
         assert created.json()["isbns"] == ["9787020002207"]
         assert client.get(f"/api/v1/catalog/records/{rid}").status_code == 404
-        assert client.post(f"/api/v1/catalog/records/{rid}/submit", headers=h["cataloguer"]).is_success
+        assert client.post(
+            f"/api/v1/catalog/records/{rid}/submit", headers=h["cataloguer"]
+        ).is_success
         approve = client.post(
             f"/api/v1/catalog/records/{rid}/approve", json={}, headers=h["cataloguer"]
         )
@@ -50,21 +52,29 @@ class TestWorkflowOverHttp:
         assert client.post(
             f"/api/v1/catalog/records/{rid}/approve", json={}, headers=h["reviewer"]
         ).is_success
-        assert client.post(f"/api/v1/catalog/records/{rid}/publish", headers=h["publisher"]).is_success
+        assert client.post(
+            f"/api/v1/catalog/records/{rid}/publish", headers=h["publisher"]
+        ).is_success
         page = client.get(f"/api/v1/catalog/records/{rid}")
         assert page.status_code == 200
         assert [c for c, _ in page.json()["clc_path"]][-1] == "I210.6"
 
-    def test_a_bad_isbn_is_refused_with_the_reason(self, session: Session, client: TestClient) -> None:
+    def test_a_bad_isbn_is_refused_with_the_reason(
+        self, session: Session, client: TestClient
+    ) -> None:
         h = _staff(session, client)
         bad = {**RECORD, "isbns": ["978-7-02-000220-8"]}
         r = client.post("/api/v1/catalog/records", json=bad, headers=h["cataloguer"])
         assert r.status_code == 400
         assert r.json()["error"] == "InvalidRecord" and "978-7-02-000220-8" in r.json()["detail"]
 
-    def test_returning_without_a_comment_is_refused(self, session: Session, client: TestClient) -> None:
+    def test_returning_without_a_comment_is_refused(
+        self, session: Session, client: TestClient
+    ) -> None:
         h = _staff(session, client)
-        rid = client.post("/api/v1/catalog/records", json=RECORD, headers=h["cataloguer"]).json()["id"]
+        rid = client.post("/api/v1/catalog/records", json=RECORD, headers=h["cataloguer"]).json()[
+            "id"
+        ]
         client.post(f"/api/v1/catalog/records/{rid}/submit", headers=h["cataloguer"])
         r = client.post(f"/api/v1/catalog/records/{rid}/return", json={}, headers=h["reviewer"])
         assert (r.status_code, r.json()["error"]) == (400, "CommentRequired")
@@ -80,7 +90,9 @@ class TestReaderViews:
         missing = client.get("/api/v1/catalog/scan/0000000000000")
         assert (missing.status_code, missing.json()["error"]) == (404, "NothingMatchesScan")
 
-    def test_clc_browse_lists_sub_classes_and_books(self, session: Session, client: TestClient) -> None:
+    def test_clc_browse_lists_sub_classes_and_books(
+        self, session: Session, client: TestClient
+    ) -> None:
         make_network(session)
         record = make_record(session, publish=True, clc="I246.5")
         body = client.get("/api/v1/catalog/clc/I24").json()
@@ -98,7 +110,10 @@ class TestImportUpload:
         h = _staff(session, client)
         buf = io.BytesIO()
         write_records(
-            [BibData(title="边城", items=[ItemData(barcode="U1", branch="CEN")]), BibData(title="")],
+            [
+                BibData(title="边城", items=[ItemData(barcode="U1", branch="CEN")]),
+                BibData(title=""),
+            ],
             buf,
             format="csv",
         )

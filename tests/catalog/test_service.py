@@ -178,7 +178,11 @@ class TestItems:
         record = make_record(session)
         item = make_item(session, record)
         service.update_item(
-            session, barcode=item.barcode, data=ItemUpdate(branch="b01", shelf="9"), actor="t", now=NOW
+            session,
+            barcode=item.barcode,
+            data=ItemUpdate(branch="b01", shelf="9"),
+            actor="t",
+            now=NOW,
         )
         assert (item.branch_code, item.shelf) == ("B01", "9")
         assert _events(session, f"item:{item.id}")[-1].type == "catalog.item.updated"

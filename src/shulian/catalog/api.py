@@ -71,7 +71,9 @@ def list_records(
 
 
 @router.post("/records", response_model=RecordRead, status_code=status.HTTP_201_CREATED)
-def create_record(body: RecordCreate, session: SessionDep, now: NowDep, who: Cataloguer) -> RecordRead:
+def create_record(
+    body: RecordCreate, session: SessionDep, now: NowDep, who: Cataloguer
+) -> RecordRead:
     record = service.create_record(session, data=body, actor=who.actor, now=now)
     return service.record_read(session, record)
 
@@ -87,7 +89,9 @@ def get_record(record_id: int, session: SessionDep, who: OptionalPrincipal) -> R
 def update_record(
     record_id: int, body: RecordUpdate, session: SessionDep, now: NowDep, who: Cataloguer
 ) -> RecordRead:
-    record = service.update_record(session, record_id=record_id, data=body, actor=who.actor, now=now)
+    record = service.update_record(
+        session, record_id=record_id, data=body, actor=who.actor, now=now
+    )
     return service.record_read(session, record)
 
 
@@ -333,7 +337,10 @@ def import_report(job_id: int, session: SessionDep, who: Cataloguer) -> ImportRe
     if job is None:
         raise ImportJobNotFound(job_id)
     notes = session.scalars(
-        select(ImportNote).where(ImportNote.job_id == job_id).order_by(ImportNote.number).limit(1000)
+        select(ImportNote)
+        .where(ImportNote.job_id == job_id)
+        .order_by(ImportNote.number)
+        .limit(1000)
     )
     return ImportReport(
         job=ImportJobRead.model_validate(job),

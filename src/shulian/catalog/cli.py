@@ -6,7 +6,6 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -115,18 +114,16 @@ def print_report(factory: sessionmaker[Session], job_id: int, show: int) -> None
                 select(func.count(ImportNote.id)).where(ImportNote.job_id == job_id)
             )
             if total and total > len(notes):
-                console.print(f"… and {total - len(notes)} more (GET /api/v1/catalog/imports/{job_id})")
+                console.print(
+                    f"… and {total - len(notes)} more (GET /api/v1/catalog/imports/{job_id})"
+                )
 
 
 def run_export(session: Session, out: Path | None, *, format: str, drafts: bool) -> None:
-    statuses = (
-        tuple(RecordStatus) if drafts else (RecordStatus.PUBLISHED,)
-    )
+    statuses = tuple(RecordStatus) if drafts else (RecordStatus.PUBLISHED,)
     if out is None:
         importer.export_file(session, sys.stdout.buffer, format=format, statuses=statuses)
         return
     with out.open("wb") as f:
         importer.export_file(session, f, format=format, statuses=statuses)
     err.print(f"Wrote {out}")
-
-

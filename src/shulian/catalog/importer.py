@@ -290,9 +290,9 @@ def _commit_batch(
         return job.position, job.imported, job.merged, job.rejected
 
 
-def _note(job_id: int, number: int, rejected: bool, source_id: str | None, reason: str) -> dict[
-    str, Any
-]:
+def _note(
+    job_id: int, number: int, rejected: bool, source_id: str | None, reason: str
+) -> dict[str, Any]:
     return {
         "job_id": job_id,
         "number": number,
@@ -428,11 +428,11 @@ def _store(
         )
     out.imported = len(new)
     # Items, onto the new or the existing record.
-    wanted = [
-        (pos, it) for pos, p in enumerate(batch) for it in p.bib.items if it.barcode.strip()
-    ]
+    wanted = [(pos, it) for pos, p in enumerate(batch) for it in p.bib.items if it.barcode.strip()]
     taken = set(
-        session.scalars(select(Item.barcode).where(Item.barcode.in_({it.barcode for _, it in wanted})))
+        session.scalars(
+            select(Item.barcode).where(Item.barcode.in_({it.barcode for _, it in wanted}))
+        )
     )
     item_rows: list[dict[str, Any]] = []
     merged_into: dict[int, int] = {}
@@ -456,7 +456,7 @@ def _store(
             merged_into[dest] = merged_into.get(dest, 0) + 1
     for pos, p in enumerate(batch):
         dest = target[pos]
-        if not (dest is p):
+        if dest is not p:
             out.merged += 1
             rid = dest if isinstance(dest, int) else ids[id(dest)]
             evs.append(
@@ -503,7 +503,9 @@ def allocate_ids(session: Session, table: str, n: int) -> list[int]:
     if session.get_bind().dialect.name == "postgresql":
         return list(
             session.scalars(
-                text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"
+                ),
                 {"t": table, "n": n},
             )
         )

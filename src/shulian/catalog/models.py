@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -186,7 +187,9 @@ class ImportNote(Base):
     __tablename__ = "import_notes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"), index=True)
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("import_jobs.id", ondelete="CASCADE"), index=True
+    )
     number: Mapped[int] = mapped_column(Integer)
     rejected: Mapped[bool] = mapped_column(Boolean)
     source_id: Mapped[str | None] = mapped_column(String(200))

@@ -140,7 +140,9 @@ def get_record(session: Session, record_id: int, *, published_only: bool = False
     return record
 
 
-def contributors_of(session: Session, record_ids: Sequence[int]) -> dict[int, list[ContributorRead]]:
+def contributors_of(
+    session: Session, record_ids: Sequence[int]
+) -> dict[int, list[ContributorRead]]:
     out: dict[int, list[ContributorRead]] = {}
     rows = session.scalars(
         select(RecordContributor)
@@ -285,9 +287,7 @@ def resolve_scan(session: Session, code: str, *, published_only: bool = True) ->
     item = session.scalars(select(Item).where(Item.barcode == code)).first()
     if item is not None:
         record = session.get(Record, item.record_id)
-        if record is not None and (
-            not published_only or record.status is RecordStatus.PUBLISHED
-        ):
+        if record is not None and (not published_only or record.status is RecordStatus.PUBLISHED):
             return ScanResult(matched="item", record_id=item.record_id, barcode=item.barcode)
     try:
         isbn = normalize_isbn(code)
@@ -353,9 +353,7 @@ def _apply(session: Session, record: Record, data: RecordFields, isbns: list[str
     session.flush()
 
 
-def create_record(
-    session: Session, *, data: RecordFields, actor: str, now: datetime
-) -> Record:
+def create_record(session: Session, *, data: RecordFields, actor: str, now: datetime) -> Record:
     """Enter a record as a draft. Raises: InvalidRecord (a bad ISBN names itself)."""
     isbns = clean_isbns(data.isbns)
     record = Record(
@@ -498,7 +496,9 @@ def update_item(
     item = get_item(session, barcode)
     changes = data.model_dump(exclude_unset=True)
     if "branch" in changes:
-        item.branch_code = consortium_service.get_branch_by_code(session, changes.pop("branch")).code
+        item.branch_code = consortium_service.get_branch_by_code(
+            session, changes.pop("branch")
+        ).code
     if changes.get("epc"):
         epc = changes.pop("epc").upper()
         clash = session.scalars(select(Item.id).where(Item.epc == epc, Item.id != item.id)).first()
@@ -606,9 +606,7 @@ def index_rows(session: Session, record_ids: Sequence[int]) -> tuple[list[IndexR
     (withdrawn, unpublished or deleted) and must leave the index."""
     records = list(
         session.scalars(
-            select(Record).where(
-                Record.id.in_(record_ids), Record.status == RecordStatus.PUBLISHED
-            )
+            select(Record).where(Record.id.in_(record_ids), Record.status == RecordStatus.PUBLISHED)
         )
     )
     found = {r.id for r in records}
@@ -658,9 +656,9 @@ def count_published(session: Session) -> int:
     return session.scalar(stmt) or 0
 
 
-def records(session: Session, record_ids: Sequence[int], *, published_only: bool = True) -> list[
-    Record
-]:
+def records(
+    session: Session, record_ids: Sequence[int], *, published_only: bool = True
+) -> list[Record]:
     """The records with these ids (published ones only, unless told otherwise), in that order."""
     if not record_ids:
         return []
@@ -682,3 +680,43 @@ def copy_counts(session: Session, record_ids: Sequence[int]) -> dict[int, tuple[
         .group_by(Item.record_id)
     )
     return {rid: (int(n), int(a or 0)) for rid, n, a in rows}
+
+
+@dataclass(slots=True)
+class HitRow:
+    """What a line of search results shows, read with plain column queries (no ORM objects:
+    this runs on every search)."""
+
+    id: int
+    title: str
+    year: int | None
+    publisher: str | None
+    format: str
+    clc: str | None
+    cover_url: str | None
+    authors: list[str] = field(default_factory=list)
+    copies: int = 0
+    available: int = 0
+
+
+def hit_rows(session: Session, record_ids: Sequence[int]) -> dict[int, HitRow]:
+    """The published records among ``record_ids`` as result lines, with copy counts."""
+    if not record_ids:
+        return {}
+    cols = (Record.id, Record.title, Record.year, Record.publisher, Record.format, Record.clc,
+            Record.cover_url)  # fmt: skip
+    out = {
+        row[0]: HitRow(*row)
+        for row in session.execute(
+            select(*cols).where(Record.id.in_(record_ids), Record.status == RecordStatus.PUBLISHED)
+        )
+    }
+    for rid, name in session.execute(
+        select(RecordContributor.record_id, RecordContributor.name)
+        .where(RecordContributor.record_id.in_(list(out)))
+        .order_by(RecordContributor.record_id, RecordContributor.position)
+    ):
+        out[rid].authors.append(name)
+    for rid, (total, available) in copy_counts(session, list(out)).items():
+        out[rid].copies, out[rid].available = total, available
+    return out

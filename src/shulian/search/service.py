@@ -155,7 +155,10 @@ class SearchService:
         self.index.commit()
 
     def reindex(
-        self, factory: sessionmaker[Session], *, on_progress: Callable[[int, int], None] | None = None
+        self,
+        factory: sessionmaker[Session],
+        *,
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> int:
         """Rebuild the index from the published catalogue. Returns the number of records."""
         with self._write_lock, session_scope(factory) as session:
@@ -192,29 +195,23 @@ class SearchService:
         InvalidFilterValue, UnknownSort.
         """
         found = self.index.search(query)
-        ids = [h.record_id for h in found.hits]
-        summaries = {s.id: s for s in catalog_service.summaries(session, catalog_service.records(session, ids))}
-        copies = catalog_service.copy_counts(session, ids)
-        hits = []
-        for h in found.hits:
-            s = summaries.get(h.record_id)
-            if s is None:  # withdrawn since the index last caught up
-                continue
-            total, available = copies.get(h.record_id, (0, 0))
-            hits.append(
-                SearchHitRead(
-                    record_id=s.id,
-                    title=s.title,
-                    authors=s.authors,
-                    year=s.year,
-                    publisher=s.publisher,
-                    format=s.format,
-                    clc=s.clc,
-                    cover_url=s.cover_url,
-                    copies=total,
-                    available=available,
-                )
+        rows = catalog_service.hit_rows(session, [h.record_id for h in found.hits])
+        hits = [
+            SearchHitRead(
+                record_id=r.id,
+                title=r.title,
+                authors=r.authors,
+                year=r.year,
+                publisher=r.publisher,
+                format=r.format,
+                clc=r.clc,
+                cover_url=r.cover_url,
+                copies=r.copies,
+                available=r.available,
             )
+            for h in found.hits
+            if (r := rows.get(h.record_id)) is not None  # None: withdrawn since the last catch-up
+        ]
         if found.total and query.text.strip() and query.page == 1:
             self.count_search(query.text)
         return SearchPage(
@@ -257,7 +254,9 @@ class SearchService:
             raise
         return len(pending)
 
-    def hot_terms(self, session: Session, *, now: datetime, limit: int = 10) -> list[tuple[str, int]]:
+    def hot_terms(
+        self, session: Session, *, now: datetime, limit: int = 10
+    ) -> list[tuple[str, int]]:
         """The most searched terms of the last seven days (searches that found something)."""
         totals = Counter(dict(stored_counts(session, since=now - HOT_WINDOW, limit=limit * 3)))
         with self._counts_lock:

@@ -1,0 +1,195 @@
+"""Search latency in-process and over HTTP (32 concurrent clients), facets on; raw Tantivy on the
+same queries in the same run; suggestion latency; resident memory of the serving process.
+
+    .venv/bin/python benchmarks/search_latency.py --work DIR [--clients 32] [--queries 400]
+
+``DIR`` is a catalogue built by ``benchmarks/catalog_import.py --keep DIR`` (its ``bench.db``
+and ``search/`` index). Queries are drawn from the catalogue itself: words of real titles
+(Chinese, English and other languages), romanised pinyin, authors and ISBNs, so they hit real
+postings lists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+
+from shulian.catalog.models import Record, RecordIsbn
+from shulian.core.db import make_engine, make_sessionmaker
+from shulian.search.documents import SearchQuery
+from shulian.search.service import SearchService
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
+
+
+def draw_queries(factory, n: int) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
+    rng = random.Random(7)
+    with factory() as s:
+        titles = list(s.scalars(select(Record.title).order_by(Record.id).limit(200_000)))
+        others = [o for (o,) in s.execute(select(Record.other_titles).limit(50_000)) for o in o]
+        isbns = list(s.scalars(select(RecordIsbn.isbn).limit(20_000)))
+    queries, prefixes = [], []
+    cjk = [t for t in titles if re.search(r"[\u4e00-\u9fff]", t)]
+    words = [w for t in titles for w in re.findall(r"[A-Za-z]{4,}", t)]
+    for _ in range(n):
+        kind = rng.random()
+        if kind < 0.3 and cjk:
+            t = rng.choice(cjk)
+            queries.append(t[: rng.randint(2, 4)])
+        elif kind < 0.7 and words:
+            queries.append(" ".join(rng.sample(words, rng.choice((1, 1, 2)))))
+        elif kind < 0.85 and others:
+            queries.append(" ".join(rng.choice(others).split()[:3]))
+        elif isbns:
+            queries.append(rng.choice(isbns))
+    for _ in range(n):
+        t = rng.choice(titles)
+        prefixes.append(t[: rng.randint(1, 3)] if re.match(r"[\u4e00-\u9fff]", t) else t[:4])
+    return queries, prefixes
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--queries", type=int, default=400)
+    args = ap.parse_args()
+    db = args.work / "bench.db"
+    if not db.exists():
+        print(f"missing {db}: run benchmarks/catalog_import.py --keep {args.work}", file=sys.stderr)
+        return 2
+    engine = make_engine(f"sqlite:///{db}")
+    factory = make_sessionmaker(engine, readonly=True)
+    search = SearchService(args.work / "search")
+    queries, prefixes = draw_queries(factory, args.queries)
+    print(f"index: {search.index.count():,} documents; {len(queries)} queries")
+
+    # in-process, facets on, results hydrated from the database (what the API does)
+    lat: list[float] = []
+    with factory() as s:
+        for q in queries[:20]:  # warm up
+            search.search(s, SearchQuery(text=q))
+        for q in queries:
+            t = time.perf_counter()
+            search.search(s, SearchQuery(text=q, with_facets=True))
+            lat.append(time.perf_counter() - t)
+    print(f"in-process search (facets, hydrated): p50 {pct(lat, 50):.1f} ms, "
+          f"p95 {pct(lat, 95):.1f} ms (goal p95 <= 25 ms)")  # fmt: skip
+    engine_only: list[float] = []
+    for q in queries:
+        t = time.perf_counter()
+        search.index.search(SearchQuery(text=q, with_facets=True))
+        engine_only.append(time.perf_counter() - t)
+    print(f"  of which the index (analysis, query, facets): p50 {pct(engine_only, 50):.1f} ms, "
+          f"p95 {pct(engine_only, 95):.1f} ms")  # fmt: skip
+
+    # raw Tantivy: the query parser over the same text fields, top 20, no facets, no analysis
+    raw_index = search.index._index  # noqa: SLF001 - the benchmark compares against the engine
+    fields = ["title", "other_titles", "authors", "subjects", "summary"]
+    searcher = raw_index.searcher()
+    raw: list[float] = []
+    for q in queries:
+        t = time.perf_counter()
+        try:
+            query = raw_index.parse_query(re.sub(r"[^\w\s]", " ", q) or "x", fields)
+            searcher.search(query, 20)
+        except ValueError:
+            pass
+        raw.append(time.perf_counter() - t)
+    print(f"raw Tantivy (parse_query, top 20): p50 {pct(raw, 50):.2f} ms, p95 {pct(raw, 95):.2f} ms;"
+          f" ratio ours/raw at p95 {pct(lat, 95) / max(pct(raw, 95), 1e-6):.1f}x")  # fmt: skip
+
+    sug: list[float] = []
+    for p in prefixes:
+        t = time.perf_counter()
+        search.suggest(p)
+        sug.append(time.perf_counter() - t)
+    print(f"suggest: p50 {pct(sug, 50):.2f} ms, p95 {pct(sug, 95):.2f} ms (goal p95 <= 15 ms)")
+    engine.dispose()
+
+    # over HTTP: a real server process, N concurrent clients
+    port = free_port()
+    env = {
+        **os.environ,
+        "SHULIAN_DATA_DIR": str(args.work),
+        "SHULIAN_DATABASE_URL": f"sqlite:///{db}",
+        "SHULIAN_SEARCH_RATE_PER_MINUTE": "1000000",
+        "SHULIAN_LEDGER_WORKER": "false",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "shulian.cli", "serve", "--port", str(port), "--no-migrate"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(base + "/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        http_lat: list[float] = []
+        lock = threading.Lock()
+
+        def client(i: int) -> None:
+            mine = []
+            with httpx.Client(base_url=base, timeout=30) as c:
+                for q in queries[i :: args.clients]:
+                    t = time.perf_counter()
+                    r = c.get("/api/v1/search", params={"q": q})
+                    mine.append(time.perf_counter() - t)
+                    assert r.status_code in (200, 400), r.text
+            with lock:
+                http_lat.extend(mine)
+
+        for q in queries[:20]:
+            httpx.get(base + "/api/v1/search", params={"q": q})
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        wall = time.perf_counter() - t0
+        print(f"HTTP, {args.clients} concurrent clients: p50 {pct(http_lat, 50):.1f} ms, "
+              f"p95 {pct(http_lat, 95):.1f} ms (goal p95 <= 60 ms), "
+              f"{len(http_lat) / wall:,.0f} searches/s")  # fmt: skip
+        print(f"serving process resident memory: {rss_mb(server.pid):,.0f} MB")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
