@@ -207,7 +207,7 @@ def upload_digital(
         data=DigitalResourceCreate(
             kind=kind,
             label=label,
-            url="http://localhost/",  # type: ignore[arg-type]  # replaced by the file below
+            url="http://localhost/",  # replaced by the stored file below
             media_type=file.content_type or "application/octet-stream",
         ),
         upload=(kind.value, label, size, f"{record_id}/{dest.name}"),

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -392,7 +392,7 @@ def _store(
         new_ids = allocate_ids(session, "records", len(rows))
         for row, rid in zip(rows, new_ids, strict=True):
             row["id"] = rid
-        session.execute(insert(Record.__table__), rows)
+        session.execute(insert(_table(Record)), rows)
         ids = {id(p): rid for p, rid in zip(new, new_ids, strict=True)}
         people = [
             {
@@ -406,10 +406,10 @@ def _store(
             for n, c in enumerate(p.bib.contributors)
         ]
         if people:
-            session.execute(insert(RecordContributor.__table__), people)
+            session.execute(insert(_table(RecordContributor)), people)
         isbn_rows = [{"record_id": ids[id(p)], "isbn": i} for p in new for i in p.isbns]
         if isbn_rows:
-            session.execute(insert(RecordIsbn.__table__), isbn_rows)
+            session.execute(insert(_table(RecordIsbn)), isbn_rows)
     evs: list[dict[str, Any]] = []
     for p, row in zip(new, rows, strict=True):
         contributors = [(c.name[:500], c.role.value, c.corporate) for c in p.bib.contributors]
@@ -447,8 +447,8 @@ def _store(
             problem = f"item {barcode} skipped: the barcode is already on another item"
         elif home is None or home not in known:
             problem = f"item {barcode} skipped: unknown branch {it.branch or '(none)'}"
-        if problem:
-            p.warnings.append(problem)
+        if problem or home is None:
+            p.warnings.append(problem or "")
             continue
         taken.add(barcode)
         item_rows.append(_item_row(rid, barcode, home, it, p.bib, now))
@@ -472,7 +472,7 @@ def _store(
         item_ids = allocate_ids(session, "items", len(item_rows))
         for row, iid in zip(item_rows, item_ids, strict=True):
             row["id"] = iid
-        session.execute(insert(Item.__table__), item_rows)
+        session.execute(insert(_table(Item)), item_rows)
         for row, iid in zip(item_rows, item_ids, strict=True):
             state = item_state(Item(**row))
             evs.append(
@@ -488,6 +488,11 @@ def _store(
     out.items = len(item_rows)
     events.record_many(session, evs)
     return out
+
+
+def _table(model: type[Any]) -> Table:
+    table: Table = model.__table__
+    return table
 
 
 def allocate_ids(session: Session, table: str, n: int) -> list[int]:

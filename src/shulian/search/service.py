@@ -31,6 +31,7 @@ from shulian.catalog import service as catalog_service
 from shulian.core.db import session_scope
 from shulian.core.events import Event
 from shulian.search.documents import SearchDoc, SearchQuery
+from shulian.search.errors import SearchIndexLocked
 from shulian.search.index import SearchIndex
 from shulian.search.models import SearchCount
 from shulian.search.schemas import FacetValue, SearchHitRead, SearchPage
@@ -92,7 +93,10 @@ class SearchService:
         if self._index is None:
             with self._open_lock:
                 if self._index is None:
-                    self._index = SearchIndex.open(self.path)
+                    # A replica from another schema version is rebuilt: start reading at 0.
+                    self._index = SearchIndex.open(self.path, rebuild=True)
+                    if self._index.rebuilt:
+                        self._set_offset(0)
         return self._index
 
     # -- keeping the replica current ------------------------------------------------------------
@@ -333,7 +337,11 @@ class SearchWorker:
         last_flush = time.monotonic()
         while not self._stop.is_set():
             try:
-                self.service.catch_up(self.factory)
+                try:
+                    self.service.catch_up(self.factory)
+                except SearchIndexLocked:
+                    # Another process on this machine keeps the shared index current.
+                    self.service.index.reload()
                 if time.monotonic() - last_flush >= self.flush_every:
                     self.service.flush_counts(self.factory, now=self.clock())
                     last_flush = time.monotonic()
