@@ -9,4 +9,8 @@ for f in swagger-ui-bundle.js swagger-ui.css; do
   cp "node_modules/swagger-ui-dist/$f" "$vendor/swagger-ui/$f"
 done
 cp node_modules/swagger-ui-dist/LICENSE "$vendor/swagger-ui/LICENSE"
+# Barcode reading for the scan page (camera): the self-contained UMD bundle, global ZXingBrowser.
+mkdir -p "$vendor/zxing"
+cp node_modules/@zxing/browser/umd/zxing-browser.min.js "$vendor/zxing/zxing-browser.min.js"
+cp node_modules/@zxing/browser/LICENSE "$vendor/zxing/LICENSE"
 echo "front-end assets copied to $vendor"

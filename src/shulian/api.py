@@ -44,7 +44,7 @@ from shulian.ledger.worker import LedgerWorker
 from shulian.search.api import RateLimiter
 from shulian.search.api import router as search_router
 from shulian.search.service import SearchService, SearchWorker
-from shulian.web import pages
+from shulian.web import catalog_pages, catalog_staff, pages
 from shulian.web.render import LANG_COOKIE, render
 
 WEB = Path(__file__).parent / "web"
@@ -117,6 +117,8 @@ def create_app(
     app.include_router(catalog_router)
     app.include_router(search_router)
     app.include_router(pages.router)
+    app.include_router(catalog_pages.router)
+    app.include_router(catalog_staff.router)
 
     @app.get("/healthz", tags=["system"])
     def healthz(session: SessionDep) -> dict[str, str]:

@@ -27,6 +27,9 @@ from shulian.core.deps import (
 )
 from shulian.core.errors import ShulianError
 from shulian.core.security import Principal
+from shulian.web import catalog_views
+from shulian.web.forms import error_text as _error_text
+from shulian.web.forms import safe_next
 from shulian.web.render import LANG_COOKIE, render
 
 router = APIRouter(include_in_schema=False)
@@ -39,21 +42,6 @@ KIND_LABELS = {
 }
 
 
-def safe_next(target: str | None, default: str = "/") -> str:
-    """Only local paths: ``next`` must never send a reader to another site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ShulianError):
-        return i18n.gettext(exc.template).format(**exc.params)
-    if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-    raise exc
-
-
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, now: NowDep, who: OptionalPrincipal) -> Response:
     branches = consortium_service.list_branches(session)
@@ -61,9 +49,14 @@ def home(request: Request, session: SessionDep, now: NowDep, who: OptionalPrinci
     open_today = {
         b.code: consortium_service.is_open_on(session, code=b.code, day=today) for b in branches
     }
-    return render(
-        request, "home.html", {"branches": branches, "open_today": open_today, "kinds": KIND_LABELS}
-    )
+    ctx = {
+        "branches": branches,
+        "open_today": open_today,
+        "kinds": KIND_LABELS,
+        "hot": request.app.state.search.hot_terms(session, now=now),
+        "arrivals": catalog_views.new_arrivals(session),
+    }
+    return render(request, "home.html", ctx)
 
 
 @router.get("/branches", response_class=HTMLResponse)
