@@ -94,7 +94,9 @@ def main() -> int:
     with session_scope(factory) as s:
         consortium_service.create_branch(
             s,
-            data=BranchCreate(code="CEN", name_zh="总馆", name_en="Central", kind=BranchKind.CENTRAL),
+            data=BranchCreate(
+                code="CEN", name_zh="总馆", name_en="Central", kind=BranchKind.CENTRAL
+            ),
             actor="bench",
             now=clock(),
         )
@@ -140,8 +142,10 @@ def main() -> int:
           f"'history' finds {probe.total:,}")  # fmt: skip
     print(f"import {t_import:.1f}s ({records / t_import:,.0f} rec/s), "
           f"index catch-up {t_index:.1f}s ({docs / t_index:,.0f} doc/s)")  # fmt: skip
-    print(f"END TO END: {records:,} records in {total:.1f}s = {records / total:,.0f} rec/s "
-          f"(goal >= 3,500); vs pymarc parse-only {(records / total) / (n_pm / t_pm):.2f}x")
+    print(
+        f"END TO END: {records:,} records in {total:.1f}s = {records / total:,.0f} rec/s "
+        f"(goal >= 3,500); vs pymarc parse-only {(records / total) / (n_pm / t_pm):.2f}x"
+    )
     db = work / "bench.db"
     if db.exists():
         idx = sum(f.stat().st_size for f in (work / "search").rglob("*") if f.is_file())

@@ -16,7 +16,6 @@ import os
 import random
 import re
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -34,7 +33,7 @@ from shulian.search.service import SearchService
 
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))] * 1000
 
 
 def draw_queries(factory, n: int) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
@@ -112,7 +111,7 @@ def main() -> int:
           f"p95 {pct(engine_only, 95):.1f} ms")  # fmt: skip
 
     # raw Tantivy: the query parser over the same text fields, top 20, no facets, no analysis
-    raw_index = search.index._index  # noqa: SLF001 - the benchmark compares against the engine
+    raw_index = search.index._index
     fields = ["title", "other_titles", "authors", "subjects", "summary"]
     searcher = raw_index.searcher()
     raw: list[float] = []
@@ -124,8 +123,9 @@ def main() -> int:
         except ValueError:
             pass
         raw.append(time.perf_counter() - t)
-    print(f"raw Tantivy (parse_query, top 20): p50 {pct(raw, 50):.2f} ms, p95 {pct(raw, 95):.2f} ms;"
-          f" ratio ours/raw at p95 {pct(lat, 95) / max(pct(raw, 95), 1e-6):.1f}x")  # fmt: skip
+    print(f"raw Tantivy (parse_query, top 20): p50 {pct(raw, 50):.2f} ms, "
+          f"p95 {pct(raw, 95):.2f} ms; "
+          f"ratio ours/raw at p95 {pct(lat, 95) / max(pct(raw, 95), 1e-6):.1f}x")  # fmt: skip
 
     sug: list[float] = []
     for p in prefixes:

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from shulian.accounts.models import Reader, StaffAccount
+from shulian.catalog.models import Record
 from shulian.cli import app as cli
 from shulian.consortium.models import Branch
 from shulian.core.db import make_engine, make_sessionmaker, session_scope
@@ -42,10 +43,11 @@ def test_demo_loads_once(env: str) -> None:
     runner = CliRunner()
     first = runner.invoke(cli, ["demo"])
     assert first.exit_code == 0, first.output
-    assert "7 branches, 6 staff, 12 readers added" in first.output
+    assert "7 branches, 6 staff, 12 readers, 2978 records added" in first.output
     again = runner.invoke(cli, ["demo"])
-    assert "0 branches, 0 staff, 0 readers added" in again.output
+    assert "0 branches, 0 staff, 0 readers, 0 records added" in again.output
     assert _count(env, Branch) == 7 and _count(env, Reader) == 12
+    assert _count(env, Record) == 2978
 
 
 def test_user_create_staff_and_reader(env: str) -> None:

@@ -121,7 +121,6 @@ def db_revision(
 def demo() -> None:
     """Load the demo library (network, calendars, staff for each role, readers)."""
     from shulian import demo as demo_data
-
     from shulian.demo import catalog as demo_catalog
 
     with _database(_settings()) as engine:
@@ -340,8 +339,9 @@ def catalog_import(
 
 @catalog_app.command("export")
 def catalog_export(
-    out: Annotated[Path | None, typer.Argument(help="File to write; standard output if omitted.")]
-    = None,
+    out: Annotated[
+        Path | None, typer.Argument(help="File to write; standard output if omitted.")
+    ] = None,
     format: Annotated[str, typer.Option(help="marc21, marcxml, unimarc or csv.")] = "marc21",
     drafts: Annotated[bool, typer.Option(help="Include records not yet published.")] = False,
 ) -> None:

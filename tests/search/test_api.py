@@ -15,7 +15,13 @@ def _library(session: Session, app: FastAPI, factory: sessionmaker[Session]) -> 
     record = make_record(session, publish=True, isbns=["9787020002207"])
     make_item(session, record, branch="B01")
     make_record(
-        session, publish=True, title="三体", other_titles=[], contributors=[], clc="I247.5", year=2008
+        session,
+        publish=True,
+        title="三体",
+        other_titles=[],
+        contributors=[],
+        clc="I247.5",
+        year=2008,
     )
     app.state.search.catch_up(factory)
     return record.id
@@ -23,7 +29,11 @@ def _library(session: Session, app: FastAPI, factory: sessionmaker[Session]) -> 
 
 class TestSearchApi:
     def test_finds_by_pinyin_with_facets(
-        self, session: Session, app: FastAPI, client: TestClient, session_factory: sessionmaker[Session]
+        self,
+        session: Session,
+        app: FastAPI,
+        client: TestClient,
+        session_factory: sessionmaker[Session],
     ) -> None:
         rid = _library(session, app, session_factory)
         body = client.get("/api/v1/search", params={"q": "kuangrenriji"}).json()
@@ -32,7 +42,11 @@ class TestSearchApi:
         assert ("B01", 1) in [(f["value"], f["count"]) for f in body["facets"]["branch"]]
 
     def test_filters_combine(
-        self, session: Session, app: FastAPI, client: TestClient, session_factory: sessionmaker[Session]
+        self,
+        session: Session,
+        app: FastAPI,
+        client: TestClient,
+        session_factory: sessionmaker[Session],
     ) -> None:
         _library(session, app, session_factory)
         body = client.get("/api/v1/search", params={"q": "", "year": "2000-2009"}).json()
@@ -47,14 +61,22 @@ class TestSearchApi:
         assert r.status_code == 400 and r.json()["error"] == "PageTooDeep"
 
     def test_suggestions_and_hot_terms(
-        self, session: Session, app: FastAPI, client: TestClient, session_factory: sessionmaker[Session]
+        self,
+        session: Session,
+        app: FastAPI,
+        client: TestClient,
+        session_factory: sessionmaker[Session],
     ) -> None:
         _library(session, app, session_factory)
-        assert "狂人日记" in client.get("/api/v1/search/suggest", params={"q": "krr"}).json()["titles"]
+        assert (
+            "狂人日记" in client.get("/api/v1/search/suggest", params={"q": "krr"}).json()["titles"]
+        )
         client.get("/api/v1/search", params={"q": "三体"})
         assert client.get("/api/v1/search/hot").json() == [{"term": "三体", "count": 1}]
 
     def test_one_address_is_rate_limited(self, app: FastAPI, client: TestClient) -> None:
         app.state.settings.search_rate_per_minute = 3
-        codes = [client.get("/api/v1/search/suggest", params={"q": "a"}).status_code for _ in range(4)]
+        codes = [
+            client.get("/api/v1/search/suggest", params={"q": "a"}).status_code for _ in range(4)
+        ]
         assert codes == [200, 200, 200, 429]

@@ -182,7 +182,7 @@ class ImportJob(Base):
 
 
 class ImportNote(Base):
-    """A record the import rejected (with the reason) or took with a warning (a bad ISBN dropped)."""
+    """A record the import rejected (with the reason), or took with a warning (ISBN dropped)."""
 
     __tablename__ = "import_notes"
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, insert, select, text
+from sqlalchemy import JSON, BigInteger, Integer, String, Table, insert, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from shulian.core.db import Base, UTCDateTime, session_scope
@@ -78,6 +78,9 @@ def record(
     return ev
 
 
+_EVENTS: Table = Event.__table__  # type: ignore[assignment]
+
+
 def record_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Append many events at once (bulk imports); each row has ``record``'s keyword arguments,
     with ``now`` named ``occurred_at``. Same transaction rules as :func:`record`."""
@@ -86,7 +89,7 @@ def record_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_LOCK_KEY})
     session.execute(
-        insert(Event.__table__),
+        insert(_EVENTS),
         [
             {
                 "type": r["type"],

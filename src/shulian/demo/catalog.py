@@ -77,9 +77,9 @@ def clc_from_lc(call_number: str | None) -> str | None:
         head = re.match(r"([A-Z]+)(\d*)", prefix)
         assert head is not None
         p_letters, p_number = head.group(1), int(head.group(2) or 0)
-        if letters.startswith(p_letters) and (not head.group(2) or (
-            letters == p_letters and number >= p_number
-        )):
+        if letters.startswith(p_letters) and (
+            not head.group(2) or (letters == p_letters and number >= p_number)
+        ):
             return clc
     return None
 
