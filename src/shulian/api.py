@@ -75,7 +75,12 @@ def create_app(
             worker.start()
         indexer = None
         if settings.search_worker:
-            indexer = SearchWorker(app.state.search, app.state.sessionmaker, clock=clock)
+            indexer = SearchWorker(
+                app.state.search,
+                app.state.sessionmaker,
+                read_factory=app.state.read_sessionmaker,
+                clock=clock,
+            )
             indexer.start()
         yield
         if indexer is not None:

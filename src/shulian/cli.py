@@ -363,5 +363,7 @@ def search_reindex() -> None:
 
     settings = _settings()
     with _database(settings) as engine:
-        n = reindex(SearchService(settings.data_dir / "search"), make_sessionmaker(engine))
+        n = reindex(
+            SearchService(settings.data_dir / "search"), make_sessionmaker(engine, readonly=True)
+        )
     console.print(f"Indexed {n} published records.")

@@ -118,6 +118,9 @@ class SearchService:
 
         Each batch is committed to the index before the offset moves, so a crash re-applies at
         most one batch (upserts by record id are idempotent). Returns how many events were read.
+        It only reads the database: give it read-only sessions (``make_sessionmaker(engine,
+        readonly=True)``), so that on SQLite indexing never holds the write lock that checkouts
+        and imports need.
         """
         with self._write_lock:
             done = 0
@@ -313,11 +316,13 @@ class SearchWorker:
         service: SearchService,
         factory: sessionmaker[Session],
         *,
+        read_factory: sessionmaker[Session] | None = None,
         clock: Callable[[], datetime],
         poll: float = 0.5,
         flush_every: float = 30.0,
     ) -> None:
         self.service, self.factory, self.clock = service, factory, clock
+        self.read_factory = read_factory or factory
         self.poll, self.flush_every = poll, flush_every
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="shulian-search", daemon=True)
@@ -338,7 +343,7 @@ class SearchWorker:
         while not self._stop.is_set():
             try:
                 try:
-                    self.service.catch_up(self.factory)
+                    self.service.catch_up(self.read_factory)
                 except SearchIndexLocked:
                     # Another process on this machine keeps the shared index current.
                     self.service.index.reload()
