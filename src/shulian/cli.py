@@ -346,7 +346,8 @@ def catalog_export(
     drafts: Annotated[bool, typer.Option(help="Include records not yet published.")] = False,
 ) -> None:
     """Export the catalogue with its items."""
-    from shulian.catalog.cli import FORMATS, run_export
+    from shulian.catalog.cli import run_export
+    from shulian.catalog.marc import FORMATS
 
     if format not in FORMATS:
         err.print(f"[red]Unknown format {format}; use one of {', '.join(FORMATS)}[/]")

@@ -103,6 +103,33 @@ class TestReaderViews:
         assert client.get("/api/v1/catalog/clc/QQ9").status_code == 404
 
 
+class TestDigitalVersions:
+    def test_a_link_and_an_uploaded_file_show_on_the_record_and_the_file_downloads(
+        self, session: Session, client: TestClient
+    ) -> None:
+        h = _staff(session, client)
+        record = make_record(session, publish=True)
+        link = client.post(
+            f"/api/v1/catalog/records/{record.id}/digital",
+            json={"kind": "ebook", "label": "电子书", "url": "https://ebooks.example.org/1"},
+            headers=h["cataloguer"],
+        )
+        assert link.status_code == 201, link.text
+        upload = client.post(
+            f"/api/v1/catalog/records/{record.id}/digital/upload",
+            data={"kind": "audiobook", "label": "有声书"},
+            files={"file": ("狂人日记.mp3", b"ID3 fake audio bytes", "audio/mpeg")},
+            headers=h["cataloguer"],
+        )
+        assert upload.status_code == 201, upload.text
+        assert upload.json()["size_bytes"] == 20 and upload.json()["url"] is None
+        digital = client.get(f"/api/v1/catalog/records/{record.id}").json()["digital"]
+        assert [d["kind"] for d in digital] == ["ebook", "audiobook"]
+        got = client.get(f"/api/v1/catalog/digital/{upload.json()['id']}/file")
+        assert got.content == b"ID3 fake audio bytes"
+        assert got.headers["content-type"] == "audio/mpeg"
+
+
 class TestImportUpload:
     def test_upload_runs_in_the_background_and_reports(
         self, session: Session, client: TestClient

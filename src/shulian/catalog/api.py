@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 import tempfile
+from datetime import datetime
 from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Path, Query, Request, UploadFile, status
 from fastapi.responses import FileResponse, StreamingResponse
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from shulian.catalog import clc, importer, service
 from shulian.catalog.errors import DigitalResourceNotFound, ImportFileUnreadable, UploadTooLarge
-from shulian.catalog.models import DigitalKind, DigitalResource, ImportJob, ImportNote, RecordStatus
+from shulian.catalog.marc import FORMATS
+from shulian.catalog.models import DigitalKind, DigitalResource, ImportJob, RecordStatus
 from shulian.catalog.schemas import (
     DigitalResourceCreate,
     DigitalResourceRead,
     ImportJobRead,
-    ImportNoteRead,
     ImportReport,
     ItemCreate,
     ItemRead,
@@ -38,8 +38,8 @@ from shulian.catalog.schemas import (
     ReviewDecision,
     ScanResult,
 )
+from shulian.core.config import Settings
 from shulian.core.deps import NowDep, OptionalPrincipal, SessionDep, SettingsDep, StaffUser, require
-from shulian.core.errors import NotFound
 from shulian.core.security import Principal
 
 log = logging.getLogger("shulian.catalog")
@@ -50,7 +50,6 @@ Publisher = Annotated[Principal, require("catalog.record.publish")]
 ItemManager = Annotated[Principal, require("catalog.item.manage")]
 
 MAX_UPLOAD_MB = 200
-FORMATS = ("marc21", "marcxml", "unimarc", "csv")
 
 
 def _staff_view(who: Principal | None) -> bool:
@@ -172,7 +171,17 @@ def scan(code: Annotated[str, Path(max_length=64)], session: SessionDep, who: Op
 def add_digital_link(
     record_id: int, body: DigitalResourceCreate, session: SessionDep, now: NowDep, who: Cataloguer
 ) -> DigitalResourceRead:
-    res = service.add_digital(session, record_id=record_id, data=body, actor=who.actor, now=now)
+    res = service.add_digital(
+        session,
+        record_id=record_id,
+        kind=body.kind,
+        label=body.label,
+        media_type=body.media_type,
+        url=str(body.url),
+        size_bytes=body.size_bytes,
+        actor=who.actor,
+        now=now,
+    )
     return DigitalResourceRead.model_validate(res)
 
 
@@ -196,30 +205,33 @@ def upload_digital(
 ) -> DigitalResourceRead:
     """Attach a file (an e-book, an audio book, a lecture video) kept under the data directory."""
     service.get_record(session, record_id)
-    folder = settings.data_dir / "digital" / str(record_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    name = _SAFE_NAME.sub("_", FilePath(file.filename or "file").name)[-120:] or "file"
-    dest = folder / f"{int(now.timestamp())}-{name}"
-    size = _save_upload(file, dest)
+    path, size = store_upload(
+        file, settings.data_dir / "digital" / str(record_id), prefix=f"{int(now.timestamp())}-"
+    )
     res = service.add_digital(
         session,
         record_id=record_id,
-        data=DigitalResourceCreate(
-            kind=kind,
-            label=label,
-            url="http://localhost/",  # replaced by the stored file below
-            media_type=file.content_type or "application/octet-stream",
-        ),
-        upload=(kind.value, label, size, f"{record_id}/{dest.name}"),
+        kind=kind,
+        label=label,
+        media_type=file.content_type or "application/octet-stream",
+        file_name=f"{record_id}/{path.name}",
+        size_bytes=size,
         actor=who.actor,
         now=now,
     )
     return DigitalResourceRead.model_validate(res)
 
 
-def _save_upload(file: UploadFile, dest: FilePath) -> int:
-    size = 0
-    with dest.open("wb") as out:
+def store_upload(file: UploadFile, folder: FilePath, *, prefix: str = "") -> tuple[FilePath, int]:
+    """Save an upload under ``folder`` with a safe name; returns the path and the size.
+
+    Raises: UploadTooLarge (nothing is kept).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    name = _SAFE_NAME.sub("_", FilePath(file.filename or "upload").name)[-120:] or "upload"
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix="-" + name)
+    dest, size = FilePath(tmp), 0
+    with open(fd, "wb") as out:
         while chunk := file.file.read(1 << 20):
             size += len(chunk)
             if size > MAX_UPLOAD_MB << 20:
@@ -227,7 +239,7 @@ def _save_upload(file: UploadFile, dest: FilePath) -> int:
                 dest.unlink(missing_ok=True)
                 raise UploadTooLarge(MAX_UPLOAD_MB)
             out.write(chunk)
-    return size
+    return dest, size
 
 
 @router.get("/digital/{resource_id}/file")
@@ -296,61 +308,60 @@ def start_import(
 ) -> ImportJobRead:
     """Upload a catalogue file; it imports in the background as drafts for review. Poll
     ``GET /imports/{id}`` for the report."""
+    return queue_import(
+        request, tasks, session, file, settings=settings, now=now, actor=who.actor,
+        format=format, encoding=encoding, branch=branch,
+    )  # fmt: skip
+
+
+def queue_import(
+    request: Request,
+    tasks: BackgroundTasks,
+    session: Session,
+    file: UploadFile,
+    *,
+    settings: Settings,
+    now: datetime,
+    actor: str,
+    format: str | None,
+    encoding: str | None,
+    branch: str | None,
+) -> ImportJobRead:
+    """Store an uploaded catalogue file, create its import job in this request's transaction,
+    and run it after the request commits (the API and the staff page both upload this way).
+
+    Raises: ImportFileUnreadable (unknown format), UploadTooLarge, BranchNotFound.
+    """
     if format and format not in FORMATS:
         raise ImportFileUnreadable(file.filename or "upload", f"unknown format {format}")
-    folder = settings.data_dir / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    name = _SAFE_NAME.sub("_", FilePath(file.filename or "upload").name)[-120:] or "upload"
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix="-" + name)
-    with open(fd, "wb") as out:
-        shutil.copyfileobj(file.file, out)
-    path = FilePath(tmp)
+    path, _size = store_upload(file, settings.data_dir / "imports")
     app = request.app
     job_id = importer.start_job(
-        session, path, actor=who.actor, now=now, format=format, branch=branch or None
+        session, path, actor=actor, now=now, format=format, branch=branch or None
     )
 
     def run() -> None:
         try:
             importer.run_job(
-                app.state.sessionmaker, job_id, path, actor=who.actor, clock=app.state.clock,
+                app.state.sessionmaker, job_id, path, actor=actor, clock=app.state.clock,
                 encoding=encoding,
             )  # fmt: skip
         except Exception:  # the job stays "running" and resumable; the log says why
             log.exception("import %s failed", job_id)
 
-    # Runs after this request's transaction (which creates the job) has committed.
     tasks.add_task(run)
     return ImportJobRead.model_validate(session.get_one(ImportJob, job_id))
 
 
 @router.get("/imports", response_model=list[ImportJobRead])
 def list_imports(session: SessionDep, who: Cataloguer) -> list[ImportJobRead]:
-    jobs = session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(50))
-    return [ImportJobRead.model_validate(j) for j in jobs]
+    return importer.recent_jobs(session, limit=50)
 
 
 @router.get("/imports/{job_id}", response_model=ImportReport)
 def import_report(job_id: int, session: SessionDep, who: Cataloguer) -> ImportReport:
     """How an import went: counts, and each rejected record with its number and reason."""
-    job = session.get(ImportJob, job_id)
-    if job is None:
-        raise ImportJobNotFound(job_id)
-    notes = session.scalars(
-        select(ImportNote)
-        .where(ImportNote.job_id == job_id)
-        .order_by(ImportNote.number)
-        .limit(1000)
-    )
-    return ImportReport(
-        job=ImportJobRead.model_validate(job),
-        notes=[ImportNoteRead.model_validate(n) for n in notes],
-    )
-
-
-class ImportJobNotFound(NotFound):
-    def __init__(self, job_id: int) -> None:
-        super().__init__("Import {job_id} does not exist", job_id=job_id)
+    return importer.report(session, job_id)
 
 
 @router.get("/export")

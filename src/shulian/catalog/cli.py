@@ -15,13 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.catalog import importer
+from shulian.catalog.marc import FORMATS
 from shulian.catalog.models import ImportJob, ImportNote, RecordStatus
 from shulian.core.clock import utcnow
 
 console = Console()
 err = Console(stderr=True)
-
-FORMATS = ("marc21", "marcxml", "unimarc", "csv")
 
 
 def run_import(

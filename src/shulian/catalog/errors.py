@@ -84,3 +84,8 @@ class UploadTooLarge(BadRequest):
 class ImportFileUnreadable(BadRequest):
     def __init__(self, name: str, reason: str) -> None:
         super().__init__("Cannot import {name}: {reason}", name=name, reason=reason)
+
+
+class ImportJobNotFound(NotFound):
+    def __init__(self, job_id: int) -> None:
+        super().__init__("Import {job_id} does not exist", job_id=job_id)

@@ -28,9 +28,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.catalog.bib import BibData, Contributor, Format, ItemData, Role
-from shulian.catalog.errors import ImportFileUnreadable
+from shulian.catalog.errors import ImportFileUnreadable, ImportJobNotFound
 from shulian.catalog.isbn import InvalidIsbn, normalize_isbn
-from shulian.catalog.marc.model import ParsedRecord, RejectedRecord
+from shulian.catalog.marc import ParsedRecord, RejectedRecord, read_records, write_records
 from shulian.catalog.models import (
     ImportJob,
     ImportNote,
@@ -43,6 +43,7 @@ from shulian.catalog.models import (
     RecordStatus,
 )
 from shulian.catalog.normalize import match_key
+from shulian.catalog.schemas import ImportJobRead, ImportNoteRead, ImportReport
 from shulian.catalog.service import contributors_of, isbns_of, item_state, record_state
 from shulian.consortium import service as consortium_service
 from shulian.core import events
@@ -200,8 +201,6 @@ def run_job(
         known = {b.code for b in consortium_service.list_branches(session, include_inactive=True)}
         resume_after, publish, branch = job.position, job.publish, job.branch_code
         format = None if job.format == "auto" else job.format
-    from shulian.catalog.marc.formats import read_records
-
     total = path.stat().st_size
     batches = 0
     with open_catalog_file(path) as (stream, raw):
@@ -584,6 +583,32 @@ def _item_row(
     }
 
 
+# -- reports -------------------------------------------------------------------------------------
+
+
+def report(session: Session, job_id: int, *, limit: int = 1000) -> ImportReport:
+    """How an import went: counts, and the first ``limit`` notes (rejections and warnings) by
+    record number. Raises: ImportJobNotFound."""
+    job = session.get(ImportJob, job_id)
+    if job is None:
+        raise ImportJobNotFound(job_id)
+    notes = session.scalars(
+        select(ImportNote)
+        .where(ImportNote.job_id == job_id)
+        .order_by(ImportNote.number)
+        .limit(limit)
+    )
+    return ImportReport(
+        job=ImportJobRead.model_validate(job),
+        notes=[ImportNoteRead.model_validate(n) for n in notes],
+    )
+
+
+def recent_jobs(session: Session, *, limit: int = 20) -> list[ImportJobRead]:
+    jobs = session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(limit))
+    return [ImportJobRead.model_validate(j) for j in jobs]
+
+
 # -- export --------------------------------------------------------------------------------------
 
 
@@ -656,6 +681,4 @@ def export_file(
     format: str,
     statuses: Sequence[RecordStatus] = (RecordStatus.PUBLISHED,),
 ) -> None:
-    from shulian.catalog.marc.formats import write_records
-
     write_records(iter_bibs(session, statuses=statuses), stream, format=format)

@@ -35,6 +35,7 @@ from shulian.catalog.errors import (
 )
 from shulian.catalog.isbn import InvalidIsbn, normalize_isbn
 from shulian.catalog.models import (
+    DigitalKind,
     DigitalResource,
     Item,
     ItemStatus,
@@ -46,7 +47,6 @@ from shulian.catalog.models import (
 from shulian.catalog.normalize import digest, match_key
 from shulian.catalog.schemas import (
     ContributorRead,
-    DigitalResourceCreate,
     DigitalResourceRead,
     Holding,
     ItemCreate,
@@ -536,25 +536,28 @@ def add_digital(
     session: Session,
     *,
     record_id: int,
-    data: DigitalResourceCreate | None = None,
-    upload: tuple[str, str, int, str] | None = None,
+    kind: DigitalKind,
+    label: str,
+    media_type: str,
+    url: str | None = None,
+    file_name: str | None = None,
+    size_bytes: int | None = None,
     actor: str,
     now: datetime,
 ) -> DigitalResource:
-    """Attach an e-book, audio book or video: a link (``data``) or a stored file (``upload`` =
-    kind, label, size, stored file name, with the media type in ``data``). Raises: RecordNotFound.
-    """
+    """Attach an e-book, audio book or video: a link (``url``) or a file stored under the data
+    directory (``file_name``). Raises: RecordNotFound, InvalidRecord (neither given)."""
     get_record(session, record_id)
-    if data is None:
+    if not url and not file_name:
         raise InvalidRecord("digital resource", "give a link or a file")
     res = DigitalResource(
         record_id=record_id,
-        kind=data.kind,
-        label=data.label,
-        url=str(data.url) if upload is None else None,
-        file_name=upload[3] if upload else None,
-        media_type=data.media_type,
-        size_bytes=upload[2] if upload else data.size_bytes,
+        kind=kind,
+        label=label,
+        url=url,
+        file_name=file_name,
+        media_type=media_type,
+        size_bytes=size_bytes,
         created_at=now,
     )
     session.add(res)
@@ -598,7 +601,6 @@ class IndexRow:
     isbns: list[str]
     branches: list[str] = field(default_factory=list)
     available_branches: list[str] = field(default_factory=list)
-    has_digital: bool = False
 
 
 def index_rows(session: Session, record_ids: Sequence[int]) -> tuple[list[IndexRow], list[int]]:
@@ -632,10 +634,6 @@ def index_rows(session: Session, record_ids: Sequence[int]) -> tuple[list[IndexR
             row.branches.append(branch)
         if status in LENDABLE_NOW and branch not in row.available_branches:
             row.available_branches.append(branch)
-    for (rid,) in session.execute(
-        select(DigitalResource.record_id).where(DigitalResource.record_id.in_(ids)).distinct()
-    ):
-        rows[rid].has_digital = True
     return list(rows.values()), gone
 
 
@@ -654,19 +652,6 @@ def published_ids(session: Session, *, after: int = 0, limit: int = 1000) -> lis
 def count_published(session: Session) -> int:
     stmt = select(func.count(Record.id)).where(Record.status == RecordStatus.PUBLISHED)
     return session.scalar(stmt) or 0
-
-
-def records(
-    session: Session, record_ids: Sequence[int], *, published_only: bool = True
-) -> list[Record]:
-    """The records with these ids (published ones only, unless told otherwise), in that order."""
-    if not record_ids:
-        return []
-    stmt = select(Record).where(Record.id.in_(record_ids))
-    if published_only:
-        stmt = stmt.where(Record.status == RecordStatus.PUBLISHED)
-    found = {r.id: r for r in session.scalars(stmt)}
-    return [found[i] for i in record_ids if i in found]
 
 
 def copy_counts(session: Session, record_ids: Sequence[int]) -> dict[int, tuple[int, int]]:

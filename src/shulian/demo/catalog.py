@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.catalog import importer
 from shulian.catalog.bib import BibData, ItemData
-from shulian.catalog.models import Record
+from shulian.catalog.models import ImportJob, Record
 
 FILES = ("loc-chinese-2000.mrc.gz", "loc-first-1000.mrc.gz")
 ACTOR = "system:demo"
@@ -66,19 +66,23 @@ LC_TO_CLC: tuple[tuple[str, str], ...] = (
 FLOORS = {**dict.fromkeys("ABCDEFGHKZ", "2F"), **dict.fromkeys("IJ", "3F")}
 
 
+# The crosswalk split once into (class letters, first class number or None, CLC class).
+_CROSSWALK = [
+    (letters, int(number) if number else None, clc)
+    for prefix, clc in LC_TO_CLC
+    for letters, number in [re.fullmatch(r"([A-Z]+)(\d*)", prefix).groups()]  # type: ignore[union-attr]
+]
+
+
 def clc_from_lc(call_number: str | None) -> str | None:
-    if not call_number:
-        return None
-    m = re.match(r"([A-Z]{1,3})\s*(\d*)", call_number.strip().upper())
+    """The CLC class the crosswalk gives an LC call number (``PL2658.S43`` -> ``I2``)."""
+    m = re.match(r"([A-Z]{1,3})\s*(\d*)", (call_number or "").strip().upper())
     if not m:
         return None
     letters, number = m.group(1), int(m.group(2) or 0)
-    for prefix, clc in LC_TO_CLC:
-        head = re.match(r"([A-Z]+)(\d*)", prefix)
-        assert head is not None
-        p_letters, p_number = head.group(1), int(head.group(2) or 0)
+    for p_letters, p_number, clc in _CROSSWALK:
         if letters.startswith(p_letters) and (
-            not head.group(2) or (letters == p_letters and number >= p_number)
+            p_number is None or (letters == p_letters and number >= p_number)
         ):
             return clc
     return None
@@ -127,7 +131,5 @@ def load(factory: sessionmaker[Session], *, clock: Callable[[], datetime]) -> in
                 transform=_dress(file_no),
             )
         with factory() as session:
-            from shulian.catalog.models import ImportJob
-
             added += session.get_one(ImportJob, job_id).imported
     return added

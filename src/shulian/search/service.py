@@ -45,7 +45,7 @@ _ID_LIKE = re.compile(r"^[\dxX-]+$")
 _INDEXED_EVENTS = ("catalog.", "circulation.")
 
 
-def _subject_record(ev_type: str, subject: str | None, payload: dict[str, object]) -> int | None:
+def _subject_record(subject: str | None, payload: dict[str, object]) -> int | None:
     if subject and subject.startswith("record:"):
         return int(subject[7:])
     rec = payload.get("record")
@@ -144,7 +144,7 @@ class SearchService:
                         rid
                         for _seq, typ, subject, payload in rows
                         if typ.startswith(_INDEXED_EVENTS)
-                        and (rid := _subject_record(typ, subject, payload or {})) is not None
+                        and (rid := _subject_record(subject, payload or {})) is not None
                     }
                     if ids:
                         self._apply(session, sorted(ids))

@@ -15,7 +15,9 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from shulian.catalog import api as catalog_api
+from shulian.catalog import importer
 from shulian.catalog import service as catalog_service
+from shulian.catalog.marc import FORMATS
 from shulian.catalog.models import ItemStatus, RecordStatus
 from shulian.catalog.schemas import ItemCreate, ItemRead, ItemUpdate, RecordCreate, RecordUpdate
 from shulian.consortium import service as consortium_service
@@ -38,7 +40,7 @@ TABS = [
     RecordStatus.APPROVED,
     RecordStatus.PUBLISHED,
 ]
-IMPORT_FORMATS = ("auto", *catalog_api.FORMATS)
+IMPORT_FORMATS = ("auto", *FORMATS)
 
 
 class RecordForm(BaseModel):
@@ -159,7 +161,7 @@ def _imports(
     request: Request, session: Session, *, error: str | None = None, status_code: int = 200
 ) -> Response:
     ctx = {
-        "jobs": catalog_views.recent_imports(session),
+        "jobs": importer.recent_jobs(session),
         "formats": IMPORT_FORMATS,
         "branches": consortium_service.list_branches(session),
         "error": error,
@@ -183,8 +185,8 @@ def upload_import(
     """Store the upload and import it in the background (as the JSON API does); the report
     page follows the job."""
     try:
-        job = catalog_api.start_import(
-            request, tasks, file, session, settings, now, staff,
+        job = catalog_api.queue_import(
+            request, tasks, session, file, settings=settings, now=now, actor=staff.actor,
             format=None if format == "auto" else format,
             encoding=encoding.strip() or None,
             branch=branch or None,
@@ -200,7 +202,7 @@ def import_report(
     job_id: int, request: Request, session: SessionDep, staff: Cataloguer
 ) -> Response:
     """Counts and rejected records; while the job runs, the page refreshes itself (htmx)."""
-    report = catalog_views.import_report(session, job_id)
+    report = importer.report(session, job_id)
     return render(request, "staff/import.html", {"report": report, "job": report.job})
 
 

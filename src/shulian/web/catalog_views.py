@@ -12,17 +12,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shulian.catalog import service as catalog_service
-from shulian.catalog.api import ImportJobNotFound
 from shulian.catalog.bib import Role
-from shulian.catalog.models import ImportJob, ImportNote, RecordStatus
+from shulian.catalog.models import RecordStatus
 from shulian.catalog.schemas import (
-    ImportJobRead,
-    ImportNoteRead,
-    ImportReport,
     RecordRead,
     RecordSummary,
 )
@@ -49,28 +44,6 @@ CORPORATE_WORDS = {"corporate", "团体"}
 def new_arrivals(session: Session, *, limit: int = 8) -> list[RecordSummary]:
     """The most recently published (or corrected) records, for the home page."""
     return catalog_service.list_records(session, status=RecordStatus.PUBLISHED, size=limit).items
-
-
-def import_report(session: Session, job_id: int) -> ImportReport:
-    """How an import went: counts and the first thousand notes. Raises: ImportJobNotFound."""
-    job = session.get(ImportJob, job_id)
-    if job is None:
-        raise ImportJobNotFound(job_id)
-    notes = session.scalars(
-        select(ImportNote)
-        .where(ImportNote.job_id == job_id)
-        .order_by(ImportNote.number)
-        .limit(1000)
-    )
-    return ImportReport(
-        job=ImportJobRead.model_validate(job),
-        notes=[ImportNoteRead.model_validate(n) for n in notes],
-    )
-
-
-def recent_imports(session: Session, *, limit: int = 20) -> list[ImportJobRead]:
-    jobs = session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(limit))
-    return [ImportJobRead.model_validate(j) for j in jobs]
 
 
 # -- the record form -------------------------------------------------------------------------------

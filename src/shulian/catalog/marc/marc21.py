@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from shulian.catalog.bib import BibData, Contributor, Format, ItemData, Role
 from shulian.catalog.marc.model import RawField, RawRecord, RecordError
-from shulian.catalog.marc.text import clean, first_year, protect, role_from_term
+from shulian.catalog.marc.text import clean, first_year, present, protect, role_from_term
 
 __all__ = ["MARC21_TAGS", "from_marc21", "to_marc21"]
 
@@ -327,10 +327,6 @@ _LEADER_KIND = {
 }
 
 
-def _sub(*pairs: tuple[str, str | None]) -> list[tuple[str, str]]:
-    return [(c, v) for c, v in pairs if v]
-
-
 def to_marc21(bib: BibData) -> RawRecord:
     """Build a MARC21 ``RawRecord`` (UTF-8) carrying every field ``from_marc21`` reads back."""
     fields: list[RawField] = []
@@ -356,7 +352,7 @@ def to_marc21(bib: BibData) -> RawRecord:
         fields.append(RawField("084", subfields=[("a", bib.clc), ("2", "clc")]))
     if bib.call_number:
         cls, _, cutter = bib.call_number.partition(" ")
-        fields.append(RawField("090", subfields=_sub(("a", cls), ("b", cutter))))
+        fields.append(RawField("090", subfields=present(("a", cls), ("b", cutter))))
     people = list(bib.contributors)
     main = people.pop(0) if people and people[0].role is Role.AUTHOR else None
     if main is not None:
@@ -369,7 +365,7 @@ def to_marc21(bib: BibData) -> RawRecord:
             "245",
             "1" if main else "0",
             "0",
-            _sub(
+            present(
                 ("a", title + (" :" if subtitle else " /" if resp else "")),
                 ("b", subtitle + (" /" if resp else "") if subtitle else None),
                 ("c", resp),
@@ -383,7 +379,7 @@ def to_marc21(bib: BibData) -> RawRecord:
         fields.append(
             RawField(
                 "260",
-                subfields=_sub(
+                subfields=present(
                     ("a", protect(bib.place) if bib.place else None),
                     ("b", protect(bib.publisher) if bib.publisher else None),
                     ("c", str(bib.year) if bib.year else None),
@@ -394,7 +390,7 @@ def to_marc21(bib: BibData) -> RawRecord:
         fields.append(RawField("300", subfields=[("a", bib.extent)]))
     if bib.series:
         name, _, vol = (protect(x) for x in bib.series.partition(" ; "))
-        fields.append(RawField("490", "0", " ", _sub(("a", name), ("v", vol))))
+        fields.append(RawField("490", "0", " ", present(("a", name), ("v", vol))))
     if bib.summary:
         fields.append(RawField("520", subfields=[("a", bib.summary)]))
     for subject in bib.subjects:
@@ -411,7 +407,7 @@ def to_marc21(bib: BibData) -> RawRecord:
         fields.append(
             RawField(
                 "952",
-                subfields=_sub(
+                subfields=present(
                     ("a", item.branch),
                     ("c", item.shelf),
                     ("o", item.call_number),

@@ -118,3 +118,8 @@ def role_from_code(code: str | None) -> Role | None:
 def unimarc_code(role: Role) -> str | None:
     """The UNIMARC relator code written for ``role`` (None for a plain contributor)."""
     return _UNIMARC_BY_ROLE.get(role)
+
+
+def present(*pairs: tuple[str, str | None]) -> list[tuple[str, str]]:
+    """The (code, value) subfield pairs whose value is not empty, in order."""
+    return [(c, v) for c, v in pairs if v]

@@ -30,6 +30,7 @@ from shulian.catalog.marc.model import RawField, RawRecord, RecordError
 from shulian.catalog.marc.text import (
     clean,
     first_year,
+    present,
     protect,
     role_from_code,
     unimarc_code,
@@ -242,13 +243,9 @@ _KIND = {
 }
 
 
-def _sub(*pairs: tuple[str, str | None]) -> list[tuple[str, str]]:
-    return [(c, v) for c, v in pairs if v]
-
-
 def _call_subfields(call: str | None) -> list[tuple[str, str]]:
     cls, _, book = (call or "").partition("/")
-    return _sub(("d", cls), ("e", book))
+    return present(("d", cls), ("e", book))
 
 
 def to_unimarc(bib: BibData) -> RawRecord:
@@ -260,7 +257,7 @@ def to_unimarc(bib: BibData) -> RawRecord:
     price = next((i.price for i in bib.items if i.price), None)
     for n, isbn in enumerate(bib.isbns):
         fields.append(
-            RawField("010", subfields=_sub(("a", isbn), ("d", price if n == 0 else None)))
+            RawField("010", subfields=present(("a", isbn), ("d", price if n == 0 else None)))
         )
     if price and not bib.isbns:
         fields.append(RawField("010", subfields=[("d", price)]))
@@ -272,7 +269,7 @@ def to_unimarc(bib: BibData) -> RawRecord:
         fields.append(RawField("101", "0", " ", [("a", bib.language)]))
     title, _, other = (protect(x) for x in bib.title.partition(" : "))
     resp = [protect(r) for r in bib.responsibility.split(" ; ")] if bib.responsibility else []
-    sub200 = _sub(("a", title), ("e", other))
+    sub200 = present(("a", title), ("e", other))
     sub200 += [("f" if i == 0 else "g", r) for i, r in enumerate(resp)]
     fields.append(RawField("200", "1", " ", sub200))
     if bib.edition:
@@ -281,13 +278,13 @@ def to_unimarc(bib: BibData) -> RawRecord:
         year = str(bib.year) if bib.year else None
         place = protect(bib.place) if bib.place else None
         publisher = protect(bib.publisher) if bib.publisher else None
-        sub = _sub(("a", place), ("c", publisher), ("d", year))
+        sub = present(("a", place), ("c", publisher), ("d", year))
         fields.append(RawField("210", subfields=sub))
     if bib.extent:
         fields.append(RawField("215", subfields=[("a", bib.extent)]))
     if bib.series:
         name, _, vol = (protect(x) for x in bib.series.partition(" ; "))
-        fields.append(RawField("225", "2", " ", _sub(("a", name), ("v", vol))))
+        fields.append(RawField("225", "2", " ", present(("a", name), ("v", vol))))
     if bib.summary:
         fields.append(RawField("330", subfields=[("a", bib.summary)]))
     fields += [RawField("517", "1", " ", [("a", protect(t))]) for t in bib.other_titles]
@@ -307,7 +304,7 @@ def to_unimarc(bib: BibData) -> RawRecord:
         a, _, b = (protect(x) for x in person.name.partition(", "))
         code = unimarc_code(person.role)
         fields.append(
-            RawField(tag, " ", "1" if not corp else "0", _sub(("a", a), ("b", b), ("4", code)))
+            RawField(tag, " ", "1" if not corp else "0", present(("a", a), ("b", b), ("4", code)))
         )
     if bib.cover_url:
         fields.append(RawField("856", "4", " ", [("u", bib.cover_url), ("z", "Cover image")]))
@@ -315,6 +312,6 @@ def to_unimarc(bib: BibData) -> RawRecord:
     if bib.call_number and bib.call_number != first_call:
         fields.append(RawField("905", subfields=_call_subfields(bib.call_number)))
     for item in bib.items:
-        sub = _sub(("a", item.branch), ("b", item.barcode), ("c", item.shelf))
+        sub = present(("a", item.branch), ("b", item.barcode), ("c", item.shelf))
         fields.append(RawField("905", subfields=sub + _call_subfields(item.call_number)))
     return RawRecord(f"00000n{_KIND[bib.format]} 2200000   450 ", fields)
