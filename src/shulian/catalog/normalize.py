@@ -10,13 +10,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
 import unicodedata
-from typing import Any
 
 import opencc
+
+from shulian.core.events import state_digest
 
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 _CC: opencc.OpenCC | None = None
@@ -46,7 +46,4 @@ def match_key(title: str, first_author: str | None, year: int | None) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def digest(state: dict[str, Any]) -> str:
-    """16 bytes of SHA-256 over the canonical JSON of ``state``, in hex."""
-    canon = json.dumps(state, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canon.encode()).hexdigest()[:32]
+digest = state_digest  # the catalogue's row digests are the spine's

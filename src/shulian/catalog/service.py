@@ -216,7 +216,8 @@ def list_records(
     return RecordPage(items=summaries(session, rows), total=total, page=page, size=size)
 
 
-def _location_text(item: Item) -> str:
+def location_text(item: Item) -> str:
+    """Where on the shelves: "3F 12排 4架 2层 5位"."""
     parts = [
         item.floor or "",
         f"{item.shelf_range}排" if item.shelf_range else "",
@@ -243,7 +244,7 @@ def holdings(session: Session, record_id: int) -> list[Holding]:
                 branch_code=it.branch_code,
                 branch_name_zh=b.name_zh if b else it.branch_code,
                 branch_name_en=b.name_en if b else it.branch_code,
-                location=_location_text(it),
+                location=location_text(it),
                 call_number=it.call_number,
                 status=it.status,
                 available=it.status in LENDABLE_NOW,
@@ -586,6 +587,96 @@ def remove_digital(session: Session, *, resource_id: int, actor: str, now: datet
         actor=actor,
         subject=f"record:{res.record_id}",
         payload={"resource": resource_id},
+    )
+
+
+# -- for circulation ------------------------------------------------------------------------------
+
+
+def lock_item(session: Session, barcode: str) -> Item:
+    """The item, locked for the rest of the transaction (``FOR UPDATE`` on PostgreSQL; SQLite's
+    writer lock already serialises), so two desks cannot lend one copy at once.
+
+    Raises: ItemNotFound."""
+    item = session.scalars(
+        select(Item).where(Item.barcode == barcode.strip()).with_for_update()
+    ).first()
+    if item is None:
+        raise ItemNotFound(barcode)
+    return item
+
+
+def set_item_status(session: Session, item: Item, status: ItemStatus, *, now: datetime) -> str:
+    """Move an item to ``status`` for circulation; returns its new state digest, which the
+    caller's event carries (the circulation event stands for the item change)."""
+    item.status = status
+    item.updated_at = now
+    session.flush()
+    return item_state(item)
+
+
+def items_by_id(session: Session, item_ids: Iterable[int]) -> dict[int, Item]:
+    ids = sorted(set(item_ids))
+    out: dict[int, Item] = {}
+    for i in range(0, len(ids), 900):
+        for it in session.scalars(select(Item).where(Item.id.in_(ids[i : i + 900]))):
+            out[it.id] = it
+    return out
+
+
+def titles_of(session: Session, record_ids: Iterable[int]) -> dict[int, str]:
+    ids = sorted(set(record_ids))
+    out: dict[int, str] = {}
+    for i in range(0, len(ids), 900):
+        rows = session.execute(
+            select(Record.id, Record.title).where(Record.id.in_(ids[i : i + 900]))
+        )
+        out.update({rid: title for rid, title in rows})
+    return out
+
+
+@dataclass(frozen=True)
+class CopyRow:
+    item_id: int
+    record_id: int
+    barcode: str
+    branch_code: str
+    location: str
+    call_number: str | None
+
+
+def copies_in_status(
+    session: Session, record_ids: Sequence[int], *, status: ItemStatus = ItemStatus.AVAILABLE
+) -> list[CopyRow]:
+    """The copies of these records in ``status`` (for pick lists and hold trapping)."""
+    ids = sorted(set(record_ids))
+    out: list[CopyRow] = []
+    cols = (
+        Item.id, Item.record_id, Item.barcode, Item.branch_code, Item.floor, Item.shelf_range,
+        Item.shelf, Item.layer, Item.position, Item.call_number,
+    )  # fmt: skip
+    for i in range(0, len(ids), 900):
+        rows = session.execute(
+            select(*cols).where(Item.record_id.in_(ids[i : i + 900]), Item.status == status)
+        )
+        for r in rows:
+            loc = Item(floor=r[4], shelf_range=r[5], shelf=r[6], layer=r[7], position=r[8])
+            out.append(CopyRow(r[0], r[1], r[2], r[3], location_text(loc), r[9]))
+    return out
+
+
+def lendable_count(session: Session, record_id: int) -> int:
+    """Copies of a record that are not withdrawn, missing or still in processing."""
+    return (
+        session.scalar(
+            select(func.count(Item.id)).where(
+                Item.record_id == record_id,
+                Item.status.notin_(
+                    [ItemStatus.WITHDRAWN, ItemStatus.MISSING, ItemStatus.PROCESSING]
+                ),
+            )
+        )
+        or 0
     )
 
 

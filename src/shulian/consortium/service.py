@@ -255,6 +255,20 @@ def next_open_day(session: Session, *, code: str, day: date) -> date:
     raise InvalidOpeningHours(day.weekday(), f"{branch.code} has no open day within a year")
 
 
+def open_days(session: Session, *, code: str, start: date, end: date) -> list[date]:
+    """The days from ``start`` to ``end`` inclusive on which the branch opens (for fines)."""
+    branch = get_branch_by_code(session, code)
+    weekdays = _open_weekdays(session, branch.id)
+    closed = _closed_days(session, branch.id, start, end)
+    days = []
+    day = start
+    while day <= end:
+        if day.weekday() in weekdays and day not in closed:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
 def _closed_days(session: Session, branch_id: int, start: date, end: date) -> set[date]:
     return set(
         session.scalars(
@@ -283,6 +297,7 @@ __all__ = [
     "is_open_on",
     "list_branches",
     "next_open_day",
+    "open_days",
     "remove_closed_day",
     "set_opening_hours",
     "update_branch",

@@ -13,6 +13,8 @@ allocates ``seq``, so events become visible in ``seq`` order. SQLite has a singl
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -76,6 +78,13 @@ def record(
     session.add(ev)
     session.flush()
     return ev
+
+
+def state_digest(state: dict[str, Any]) -> str:
+    """16 bytes of SHA-256 over the canonical JSON of a row's ``state``, in hex: what an event
+    carries so the ledger audit can tell whether the row was changed behind the platform."""
+    canon = json.dumps(state, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()[:32]
 
 
 _EVENTS: Table = Event.__table__  # type: ignore[assignment]

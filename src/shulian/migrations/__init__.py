@@ -19,11 +19,13 @@ def metadata() -> MetaData:
     """Every domain's tables, on the one shared metadata."""
     from shulian.accounts import models as _accounts  # noqa: F401
     from shulian.catalog import models as _catalog  # noqa: F401
+    from shulian.circulation import models as _circulation  # noqa: F401
     from shulian.consortium import models as _consortium  # noqa: F401
     from shulian.core import events as _events  # noqa: F401
     from shulian.core.db import Base
     from shulian.ledger import models as _ledger  # noqa: F401
     from shulian.search import models as _search  # noqa: F401
+    from shulian.selfservice import models as _selfservice  # noqa: F401
 
     return Base.metadata
 

@@ -1,0 +1,228 @@
+"""The reader's side: "my library" (loans, holds, fines, blocks), reading history (opt-in) and
+its removal, preferences, due-date notices, and the transit lists desks work from."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shulian.accounts import service as accounts_service
+from shulian.catalog import service as catalog_service
+from shulian.circulation import notices, policy
+from shulian.circulation.models import Fine, Loan, ReaderPreference, Transit
+from shulian.circulation.schemas import (
+    AccountRead,
+    HistoryRead,
+    LoanRead,
+    PreferencesUpdate,
+    TransitRead,
+)
+from shulian.circulation.service import fines, holds
+from shulian.circulation.service.common import (
+    balance,
+    blocks,
+    emit,
+    library_tz,
+    loan_read,
+    option,
+)
+from shulian.consortium import service as consortium_service
+
+
+def _loan_reads(session: Session, loans: list[Loan], now: datetime) -> list[LoanRead]:
+    items = catalog_service.items_by_id(session, [ln.item_id for ln in loans])
+    titles = catalog_service.titles_of(session, [ln.record_id for ln in loans])
+    return [
+        loan_read(
+            ln,
+            barcode=items[ln.item_id].barcode if ln.item_id in items else "",
+            title=titles.get(ln.record_id, ""),
+            now=now,
+            fine_cents=fines.overdue_fine(session, ln, until=now) if ln.returned_at is None else 0,
+        )
+        for ln in loans
+    ]
+
+
+def preferences(session: Session, reader_id: int) -> ReaderPreference:
+    pref = session.get(ReaderPreference, reader_id)
+    if pref is None:
+        pref = ReaderPreference(
+            reader_id=reader_id,
+            keep_history=False,
+            notify_email=True,
+            notify_webhook=False,
+            updated_at=datetime(1970, 1, 1).astimezone(),
+        )
+    return pref
+
+
+def reader_account(session: Session, *, reader_id: int, now: datetime) -> AccountRead:
+    """Everything "my library" shows. Raises: ReaderNotFound."""
+    reader = accounts_service.get_reader(session, reader_id)
+    loans = list(
+        session.scalars(
+            select(Loan)
+            .where(Loan.reader_id == reader_id, Loan.returned_at.is_(None))
+            .order_by(Loan.due_at)
+        )
+    )
+    open_fines = list(
+        session.scalars(
+            select(Fine)
+            .where(Fine.reader_id == reader_id, Fine.closed.is_(False))
+            .order_by(Fine.created_at)
+        )
+    )
+    rule = policy.applicable(
+        session, category=reader.category_code, item_type=None, branch=_home(session, reader_id)
+    )
+    found = blocks(session, reader_id=reader_id, max_fines_cents=rule.max_fines_cents, now=now)
+    return AccountRead(
+        reader_id=reader_id,
+        loans=_loan_reads(session, loans, now),
+        holds=holds.reader_holds(session, reader_id),
+        fines=fines.fine_reads(session, open_fines),
+        balance_cents=balance(session, reader_id),
+        blocks=[e.detail for e in found],
+        keep_history=preferences(session, reader_id).keep_history,
+    )
+
+
+def _home(session: Session, reader_id: int) -> str:
+    reader = accounts_service.get_reader(session, reader_id)
+    return consortium_service.get_branch(session, reader.home_branch_id).code
+
+
+def reading_history(
+    session: Session, *, reader_id: int, now: datetime, limit: int = 200
+) -> HistoryRead:
+    """Returned loans still linked to the reader (all of them when history is kept, otherwise
+    only those returned within the retention days)."""
+    loans = list(
+        session.scalars(
+            select(Loan)
+            .where(Loan.reader_id == reader_id, Loan.returned_at.is_not(None))
+            .order_by(Loan.returned_at.desc())
+            .limit(limit)
+        )
+    )
+    return HistoryRead(loans=_loan_reads(session, loans, now))
+
+
+def set_preferences(
+    session: Session, *, reader_id: int, data: PreferencesUpdate, actor: str, now: datetime
+) -> ReaderPreference:
+    """Raises: ReaderNotFound."""
+    accounts_service.get_reader(session, reader_id)
+    pref = session.get(ReaderPreference, reader_id)
+    if pref is None:
+        pref = preferences(session, reader_id)
+        session.add(pref)
+    for name, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
+        setattr(pref, name, value)
+    pref.updated_at = now
+    session.flush()
+    emit(
+        session,
+        type="circulation.preferences.updated",
+        now=now,
+        actor=actor,
+        branch=None,
+        subject=f"reader:{reader_id}",
+        payload={"keep_history": pref.keep_history},
+    )
+    return pref
+
+
+def anonymise_history(session: Session, *, now: datetime, actor: str = "system") -> int:
+    """Unlink readers from loans returned more than ``history_days`` ago, except for readers who
+    keep a reading history. A loan with an unpaid fine stays linked until the fine is settled.
+    Returns how many loans were unlinked."""
+    cutoff = now - timedelta(days=int(option(session, "history_days")))
+    keepers = select(ReaderPreference.reader_id).where(ReaderPreference.keep_history.is_(True))
+    owing = select(Fine.loan_id).where(Fine.closed.is_(False), Fine.loan_id.is_not(None))
+    result = session.execute(
+        update(Loan)
+        .where(
+            Loan.returned_at.is_not(None),
+            Loan.returned_at < cutoff,
+            Loan.reader_id.is_not(None),
+            Loan.reader_id.not_in(keepers),
+            Loan.id.not_in(owing),
+        )
+        .values(reader_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if count:
+        emit(
+            session,
+            type="circulation.history.anonymised",
+            now=now,
+            actor=actor,
+            branch=None,
+            subject="loans",
+            payload={"loans": count, "returned_before": cutoff.isoformat()},
+        )
+    return count
+
+
+def queue_due_notices(session: Session, *, now: datetime) -> int:
+    """Queue "due soon" notices for loans due within ``due_soon_days`` and "overdue" notices for
+    loans past due (one per loan per due date, so a renewal earns a new one). Returns how many
+    notices were queued."""
+    tz = library_tz(session)
+    soon = now + timedelta(days=int(option(session, "due_soon_days")))
+    loans = list(
+        session.scalars(
+            select(Loan).where(
+                Loan.returned_at.is_(None), Loan.due_at <= soon, Loan.reader_id.is_not(None)
+            )
+        )
+    )
+    titles = catalog_service.titles_of(session, [ln.record_id for ln in loans])
+    queued = 0
+    for ln in loans:
+        assert ln.reader_id is not None
+        kind = "overdue" if ln.due_at < now else "due_soon"
+        due_day = policy.local_date(ln.due_at, tz).isoformat()
+        queued += len(
+            notices.enqueue(
+                session,
+                reader_id=ln.reader_id,
+                kind=kind,
+                key=f"{kind}:loan:{ln.id}:{due_day}",
+                context={"title": titles.get(ln.record_id, ""), "due": due_day},
+                now=now,
+            )
+        )
+    return queued
+
+
+def transits(
+    session: Session, *, branch: str, direction: str = "incoming", include_received: bool = False
+) -> list[TransitRead]:
+    """Items on their way to (``incoming``) or from (``outgoing``) a branch."""
+    col = Transit.to_branch if direction == "incoming" else Transit.from_branch
+    stmt = select(Transit).where(col == branch)
+    if not include_received:
+        stmt = stmt.where(Transit.received_at.is_(None))
+    rows = list(session.scalars(stmt.order_by(Transit.sent_at).limit(1000)))
+    items = catalog_service.items_by_id(session, [t.item_id for t in rows])
+    titles = catalog_service.titles_of(session, [it.record_id for it in items.values()])
+    return [
+        TransitRead(
+            id=t.id,
+            barcode=items[t.item_id].barcode,
+            title=titles.get(items[t.item_id].record_id, ""),
+            from_branch=t.from_branch,
+            to_branch=t.to_branch,
+            reason=t.reason,
+            sent_at=t.sent_at,
+            received_at=t.received_at,
+        )
+        for t in rows
+    ]

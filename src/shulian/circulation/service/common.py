@@ -1,0 +1,165 @@
+"""What the circulation operations share: options, the reader's standing, events, read shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shulian.accounts import service as accounts_service
+from shulian.circulation.errors import CardExpired, FinesOverLimit, ReaderBlocked
+from shulian.circulation.models import CirculationOption, Fine, Hold, Loan
+from shulian.circulation.policy import Terms, local_date
+from shulian.circulation.schemas import LoanRead
+from shulian.core import events
+from shulian.core.errors import ShulianError
+from shulian.core.events import state_digest
+
+DEFAULT_OPTIONS = {
+    "timezone": "Asia/Shanghai",
+    "history_days": "30",
+    "due_soon_days": "2",
+    "default_transit_hours": "48",
+}
+
+
+def option(session: Session, name: str) -> str:
+    row = session.get(CirculationOption, name)
+    return row.value if row else DEFAULT_OPTIONS[name]
+
+
+def library_tz(session: Session) -> ZoneInfo:
+    return ZoneInfo(option(session, "timezone"))
+
+
+def reader_ref(reader_id: int | None) -> str | None:
+    """How a reader appears in events: the ledger turns ``reader:<id>`` into a pseudonym."""
+    return f"reader:{reader_id}" if reader_id is not None else None
+
+
+def money(cents: int) -> str:
+    return f"¥{cents / 100:.2f}"
+
+
+def loan_state(loan: Loan) -> str:
+    return state_digest(
+        {
+            "item": loan.item_id,
+            "reader": reader_ref(loan.reader_id),
+            "branch": loan.branch_code,
+            "out": loan.out_at.isoformat(),
+            "due": loan.due_at.isoformat(),
+            "renewals": loan.renewals,
+            "returned": loan.returned_at.isoformat() if loan.returned_at else None,
+            "terms": state_digest(loan.terms),
+        }
+    )
+
+
+def hold_state(hold: Hold) -> str:
+    return state_digest(
+        {
+            "record": hold.record_id,
+            "item": hold.item_id,
+            "reader": reader_ref(hold.reader_id),
+            "pickup": hold.pickup_branch,
+            "status": hold.status.value,
+            "trapped": hold.trapped_item_id,
+        }
+    )
+
+
+def fine_state(fine: Fine) -> str:
+    return state_digest(
+        {
+            "reader": reader_ref(fine.reader_id),
+            "loan": fine.loan_id,
+            "amount": fine.amount_cents,
+            "paid": fine.paid_cents,
+            "waived": fine.waived_cents,
+            "closed": fine.closed,
+        }
+    )
+
+
+def emit(
+    session: Session,
+    *,
+    type: str,
+    now: datetime,
+    actor: str,
+    branch: str | None,
+    subject: str,
+    payload: dict[str, Any],
+) -> int:
+    """Record a circulation event in the caller's transaction; returns its ``seq``."""
+    ev = events.record(
+        session, type=type, now=now, actor=actor, branch=branch, subject=subject, payload=payload
+    )
+    return ev.seq
+
+
+def balance(session: Session, reader_id: int) -> int:
+    """Cents the reader owes now (open fines, including overdue fines accrued so far)."""
+    owed = session.scalar(
+        select(func.sum(Fine.amount_cents - Fine.paid_cents - Fine.waived_cents)).where(
+            Fine.reader_id == reader_id, Fine.closed.is_(False)
+        )
+    )
+    return int(owed or 0)
+
+
+def blocks(
+    session: Session, *, reader_id: int, max_fines_cents: int, now: datetime
+) -> list[ShulianError]:
+    """Every reason the reader may not borrow, renew or hold now, in the order a desk checks."""
+    reader = accounts_service.get_reader(session, reader_id)
+    out: list[ShulianError] = []
+    if reader.status.value != "active":
+        out.append(ReaderBlocked(reader.status.value))
+    if reader.expires_on < local_date(now, library_tz(session)):
+        out.append(CardExpired(reader.expires_on.isoformat()))
+    owed = balance(session, reader_id)
+    if owed > max_fines_cents:
+        out.append(FinesOverLimit(money(owed), money(max_fines_cents)))
+    return out
+
+
+def check_standing(
+    session: Session, *, reader_id: int, max_fines_cents: int, now: datetime
+) -> None:
+    """Raises the first of ReaderBlocked, CardExpired, FinesOverLimit that applies."""
+    found = blocks(session, reader_id=reader_id, max_fines_cents=max_fines_cents, now=now)
+    if found:
+        raise found[0]
+
+
+def loan_read(
+    loan: Loan, *, barcode: str, title: str, now: datetime, fine_cents: int = 0
+) -> LoanRead:
+    terms = Terms.from_json(loan.terms)
+    return LoanRead(
+        id=loan.id,
+        barcode=barcode,
+        record_id=loan.record_id,
+        title=title,
+        branch=loan.branch_code,
+        out_at=loan.out_at,
+        due_at=loan.due_at,
+        renewals=loan.renewals,
+        renewals_left=max(terms.renewals - loan.renewals, 0),
+        overdue=loan.returned_at is None and now > loan.due_at,
+        returned_at=loan.returned_at,
+        fine_cents=fine_cents,
+        terms=loan.terms,
+        event_seq=loan.event_seq,
+    )
+
+
+def open_loan_of_item(session: Session, item_id: int) -> Loan | None:
+    return session.scalars(
+        select(Loan).where(Loan.item_id == item_id, Loan.returned_at.is_(None))
+    ).first()
