@@ -30,6 +30,7 @@ from shulian import __version__
 from shulian.accounts import service as accounts_service
 from shulian.accounts.api import router as accounts_router
 from shulian.catalog.api import router as catalog_router
+from shulian.circulation.api import router as circulation_router
 from shulian.consortium.api import router as consortium_router
 from shulian.core import i18n
 from shulian.core.clock import utcnow
@@ -120,6 +121,7 @@ def create_app(
     app.include_router(consortium_router)
     app.include_router(ledger_router)
     app.include_router(catalog_router)
+    app.include_router(circulation_router)
     app.include_router(search_router)
     app.include_router(pages.router)
     app.include_router(catalog_pages.router)

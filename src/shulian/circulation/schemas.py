@@ -123,6 +123,7 @@ class ItemCirculationRead(BaseModel):
     barcode: str
     record_id: int
     title: str
+    item_type: str
     status: str
     branch: str
     location: str

@@ -280,7 +280,9 @@ def renew_all(session: Session, *, reader_id: int, actor: str, now: datetime) ->
     return RenewAllRead(renewed=renewed, refused=refused)
 
 
-def item_status(session: Session, *, barcode: str, now: datetime) -> ItemCirculationRead:
+def item_status(
+    session: Session, *, barcode: str, now: datetime | None = None
+) -> ItemCirculationRead:
     """A copy's circulation state: where it is, when it is due, how many wait for it.
 
     Raises: ItemNotFound."""
@@ -295,6 +297,7 @@ def item_status(session: Session, *, barcode: str, now: datetime) -> ItemCircula
         barcode=item.barcode,
         record_id=item.record_id,
         title=title,
+        item_type=item.item_type,
         status=item.status.value,
         branch=item.branch_code,
         location=catalog_service.location_text(item),
