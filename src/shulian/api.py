@@ -228,7 +228,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, NotAuthenticated):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
-        message = i18n.gettext(exc.template).format(**exc.params)
+        message = exc.localized()
         return render(
             request,
             "error.html",

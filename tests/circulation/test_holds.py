@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from shulian.catalog import service as catalog_service
+from shulian.catalog.errors import RecordNotFound
 from shulian.catalog.models import ItemStatus
 from shulian.circulation import service as circ
 from shulian.circulation.errors import (
@@ -21,7 +22,6 @@ from shulian.circulation.errors import (
 )
 from shulian.circulation.models import Notice
 from shulian.circulation.schemas import RuleFields
-from shulian.catalog.errors import RecordNotFound
 from tests.conftest import NOW
 from tests.factories.catalog import make_item, make_record
 from tests.factories.circulation import make_library

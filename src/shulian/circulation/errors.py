@@ -113,8 +113,10 @@ class RuleNotFound(NotFound):
 
 
 class InvalidRule(BadRequest):
-    def __init__(self, reason: str) -> None:
-        super().__init__("The loan rule is refused: {reason}", reason=reason)
+    """``reason`` is one of a fixed set of sentences (translated); ``field`` names the value."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__("The loan rule is refused ({field}): {reason}", field=field, reason=reason)
 
 
 class DuplicateRule(Conflict):

@@ -30,6 +30,14 @@ class ShulianError(Exception):
     def detail(self) -> str:
         return self.template.format(**self.params) if self.params else self.template
 
+    def localized(self) -> str:
+        """The message in the current language. String parameters that are messages themselves
+        (a status, a reason) are translated too; others (a barcode) come through unchanged."""
+        from shulian.core import i18n
+
+        params = {k: i18n.gettext(v) if isinstance(v, str) else v for k, v in self.params.items()}
+        return i18n.gettext(self.template).format(**params)
+
     @property
     def code(self) -> str:
         return type(self).__name__

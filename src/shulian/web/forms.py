@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from shulian.core import i18n
 from shulian.core.errors import ShulianError
 
 
@@ -18,7 +17,7 @@ def safe_next(target: str | None, default: str = "/") -> str:
 def error_text(exc: Exception) -> str:
     """A domain error's message, translated; a validation error's problems, one after another."""
     if isinstance(exc, ShulianError):
-        return i18n.gettext(exc.template).format(**exc.params)
+        return exc.localized()
     if isinstance(exc, ValidationError):
         return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
     raise exc

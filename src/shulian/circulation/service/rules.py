@@ -53,18 +53,20 @@ def _validate(session: Session, data: RuleFields, *, rule_id: int | None) -> Non
     if data.reader_category is not None:
         known = {c.code for c in accounts_service.list_categories(session)}
         if data.reader_category not in known:
-            raise InvalidRule(f"there is no reader category {data.reader_category}")
+            raise InvalidRule(data.reader_category, "no such reader category")
     if data.branch_code is not None:
         try:
             consortium_service.get_branch_by_code(session, data.branch_code)
         except NotFound:
-            raise InvalidRule(f"there is no branch {data.branch_code}") from None
+            raise InvalidRule(data.branch_code, "no such branch") from None
     if data.loanable and data.loan_days == 0 and not data.loan_hours:
-        raise InvalidRule("a loanable rule needs a loan period (days or hours)")
+        raise InvalidRule("loan_days", "a loanable rule needs a loan period (days or hours)")
     if data.max_loans_of_type is not None and data.max_loans_of_type > data.max_loans:
-        raise InvalidRule("the limit for one item type exceeds the limit for all items")
+        raise InvalidRule(
+            "max_loans_of_type", "the limit for one item type exceeds the limit for all items"
+        )
     if data.fine_cap_cents < data.fine_per_day_cents:
-        raise InvalidRule("the fine cap is smaller than one day's fine")
+        raise InvalidRule("fine_cap_cents", "the fine cap is smaller than one day's fine")
     clash = session.scalars(
         select(LoanRule.id).where(
             LoanRule.reader_category.is_(None)
