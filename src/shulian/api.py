@@ -221,7 +221,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _wants_json(request):
             headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
             return JSONResponse(
-                {"error": exc.code, "detail": exc.detail},
+                # detail: English, stable for programs; message: for people, in their language.
+                {"error": exc.code, "detail": exc.detail, "message": exc.localized()},
                 status_code=exc.status_code,
                 headers=headers,
             )
