@@ -32,7 +32,11 @@ class TestToken:
         assert (
             answers[0].json()
             == answers[1].json()
-            == {"error": "InvalidCredentials", "detail": "Wrong account name or password"}
+            == {
+                "error": "InvalidCredentials",
+                "detail": "Wrong account name or password",
+                "message": "账号或密码错误",
+            }
         )
 
     def test_rate_limited_after_repeated_failures(
@@ -130,7 +134,9 @@ class TestReadersAPI:
             },
         )
         assert r.status_code == 404
-        assert r.json() == {"error": "BranchNotFound", "detail": "No branch with code ZZZ"}
+        assert r.json()["error"] == "BranchNotFound"
+        assert r.json()["detail"] == "No branch with code ZZZ"
+        assert r.json()["message"] == "没有代码为 ZZZ 的馆"  # zh-CN is the default language
 
     def test_bad_email_names_the_field(self, client: TestClient, desk: dict[str, str]) -> None:
         r = client.post(
