@@ -8,7 +8,7 @@ Public operations (``shulian.circulation.service``): ``check_out``, ``check_in``
 ``renew_all``, ``place_hold``, ``cancel_hold``, ``pick_list``, ``expire_holds``, ``accrue_fines``,
 ``pay``, ``waive``, ``explain``, the rules matrix (``list_rules``, ``create_rule``,
 ``update_rule``, ``delete_rule``), ``reader_account`` (loans, holds, fines for "my library"),
-``queue_due_notices`` and ``anonymise_history``. Notices leave through
+``reader_blocks`` (why borrowing is refused, as errors), ``queue_due_notices`` and ``anonymise_history``. Notices leave through
 ``shulian.circulation.notices`` (SMTP and webhook). Loan rules are resolved by
 ``shulian.circulation.policy``.
 """

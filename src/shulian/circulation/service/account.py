@@ -29,6 +29,7 @@ from shulian.circulation.service.common import (
     option,
 )
 from shulian.consortium import service as consortium_service
+from shulian.core.errors import ShulianError
 
 
 def _loan_reads(session: Session, loans: list[Loan], now: datetime) -> list[LoanRead]:
@@ -61,7 +62,7 @@ def preferences(session: Session, reader_id: int) -> ReaderPreference:
 
 def reader_account(session: Session, *, reader_id: int, now: datetime) -> AccountRead:
     """Everything "my library" shows. Raises: ReaderNotFound."""
-    reader = accounts_service.get_reader(session, reader_id)
+    accounts_service.get_reader(session, reader_id)
     loans = list(
         session.scalars(
             select(Loan)
@@ -76,10 +77,7 @@ def reader_account(session: Session, *, reader_id: int, now: datetime) -> Accoun
             .order_by(Fine.created_at)
         )
     )
-    rule = policy.applicable(
-        session, category=reader.category_code, item_type=None, branch=_home(session, reader_id)
-    )
-    found = blocks(session, reader_id=reader_id, max_fines_cents=rule.max_fines_cents, now=now)
+    found = reader_blocks(session, reader_id=reader_id, now=now)
     return AccountRead(
         reader_id=reader_id,
         loans=_loan_reads(session, loans, now),
@@ -89,6 +87,18 @@ def reader_account(session: Session, *, reader_id: int, now: datetime) -> Accoun
         blocks=[e.detail for e in found],
         keep_history=preferences(session, reader_id).keep_history,
     )
+
+
+def reader_blocks(session: Session, *, reader_id: int, now: datetime) -> list[ShulianError]:
+    """Why the reader may not borrow now, as the domain errors a checkout would raise (pages
+    show them in the reader's language; ``reader_account`` gives their English details).
+
+    Raises: ReaderNotFound."""
+    reader = accounts_service.get_reader(session, reader_id)
+    rule = policy.applicable(
+        session, category=reader.category_code, item_type=None, branch=_home(session, reader_id)
+    )
+    return blocks(session, reader_id=reader_id, max_fines_cents=rule.max_fines_cents, now=now)
 
 
 def _home(session: Session, reader_id: int) -> str:
