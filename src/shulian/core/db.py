@@ -8,6 +8,7 @@ transaction.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -67,6 +68,10 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
     return create_engine(url, echo=echo, **kwargs)
 
 
+SQLITE_BUSY_SECONDS = 30
+_HOLDS_WRITER = "shulian_holds_writer"
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -76,15 +81,35 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         cur.close()
+
+    # SQLite's busy handler makes a waiting writer sleep and retry (up to 100 ms a nap), so
+    # under load writers in one process queue badly: long tails, starved threads. Writers of this
+    # engine first queue on a lock of our own, handed over the moment a transaction ends; the
+    # busy timeout still arbitrates between processes (a CLI import beside ``serve``).
+    writer = threading.Lock()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # A writer takes the lock up front (IMMEDIATE), so two writers queue on the busy timeout
-        # instead of failing on a lock upgrade; read-only units of work begin DEFERRED.
+        # A writer takes the lock up front (IMMEDIATE), so two writers queue instead of failing
+        # on a lock upgrade; read-only units of work begin DEFERRED.
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "IMMEDIATE" and not conn.info.get(_HOLDS_WRITER):
+            conn.info[_HOLDS_WRITER] = writer.acquire(timeout=SQLITE_BUSY_SECONDS)
+        try:
+            conn.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            _release(conn.info)
+            raise
+
+    def _release(info: dict[str, Any]) -> None:
+        if info.pop(_HOLDS_WRITER, False):
+            writer.release()
+
+    event.listen(engine, "commit", lambda conn: _release(conn.info))
+    event.listen(engine, "rollback", lambda conn: _release(conn.info))
+    event.listen(engine.pool, "checkin", lambda _dbapi, record: _release(record.info))
 
 
 def make_sessionmaker(engine: Engine, *, readonly: bool = False) -> sessionmaker[Session]:
