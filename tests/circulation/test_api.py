@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import json
+
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shulian.core.events import Event
+from shulian.ledger import service as ledger_service
+from shulian.ledger.leaf import Pseudonymizer
+from shulian.ledger.note import Verifier, open_checkpoint
+from tests.conftest import NOW
 from tests.factories.accounts import bearer, make_staff
 from tests.factories.circulation import make_library
+from tests.ledger import rfc9162
 
 API = "/api/v1/circulation"
 
@@ -131,3 +141,41 @@ class TestRulesOverHttp:
         assert (
             client.delete(f"{API}/rules/{created.json()['id']}", headers=admin).status_code == 204
         )
+
+
+class TestLoanReceipt:
+    def test_reader_proves_the_loan_and_its_terms_from_the_ledger(
+        self, session: Session, client: TestClient, app: FastAPI
+    ) -> None:
+        lib = make_library(session)
+        make_staff(session, roles=["circulation"], username="desk", branch="CEN")
+        loan = client.post(
+            f"{API}/checkouts",
+            json={"reader_id": lib.reader.id, "barcode": lib.items[0].barcode},
+            headers=bearer(client, "staff", "desk"),
+        ).json()
+        me = bearer(client, "reader", lib.reader.card_number)
+        early = client.get(f"{API}/me/loans/{loan['id']}/receipt", headers=me)
+        assert early.status_code in (404, 409)  # not in the ledger yet: says so
+        pending = session.scalars(select(Event).order_by(Event.seq)).all()
+        ledger_service.append_events(session, list(pending), Pseudonymizer(app.state.secret))
+        ledger_service.issue_checkpoint(session, signer=app.state.ledger_signer, now=NOW)
+        receipt = client.get(f"{API}/me/loans/{loan['id']}/receipt", headers=me).json()
+        cp = open_checkpoint(
+            receipt["checkpoint"], Verifier.parse(client.get("/api/v1/ledger/key").text)
+        )
+        leaf = receipt["leaf"]
+        assert rfc9162.verify_inclusion(
+            rfc9162.hash_leaf(leaf["data"].encode()),
+            leaf["index"],
+            cp.size,
+            [bytes.fromhex(x) for x in receipt["proof"]["proof"]],
+            cp.root,
+        )
+        data = json.loads(leaf["data"])
+        assert '"loan_days":30' in leaf["data"].replace(" ", "")
+        assert f"reader:{lib.reader.id}" not in leaf["data"]  # a pseudonym, not the reader id
+        assert lib.reader.card_number not in leaf["data"] and data
+        other = bearer(client, "reader", lib.readers[1].card_number)
+        theft = client.get(f"{API}/me/loans/{loan['id']}/receipt", headers=other)
+        assert theft.status_code == 404 and theft.json()["error"] == "LoanNotFound"

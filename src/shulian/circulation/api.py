@@ -40,6 +40,7 @@ from shulian.circulation.schemas import (
 from shulian.core.deps import CurrentReader, NowDep, SessionDep, StaffUser, require
 from shulian.core.errors import BadRequest
 from shulian.core.security import Principal
+from shulian.ledger.schemas import EventReceipt
 
 router = APIRouter(prefix="/api/v1/circulation", tags=["circulation"])
 Desk = Annotated[Principal, require("circulation.desk")]
@@ -322,6 +323,12 @@ def my_account(session: SessionDep, now: NowDep, who: CurrentReader) -> AccountR
 @router.post("/me/loans/{barcode}/renew", response_model=LoanRead)
 def my_renew(barcode: Barcode, session: SessionDep, now: NowDep, who: CurrentReader) -> LoanRead:
     return service.renew(session, reader_id=who.id, barcode=barcode, actor=who.actor, now=now)
+
+
+@router.get("/me/loans/{loan_id}/receipt", response_model=EventReceipt)
+def my_loan_receipt(loan_id: int, session: SessionDep, who: CurrentReader) -> EventReceipt:
+    """The loan's receipt from the ledger (once a checkpoint covers it: a few seconds)."""
+    return service.loan_receipt(session, loan_id=loan_id, reader_id=who.id)
 
 
 @router.post("/me/renew-all", response_model=RenewAllRead)

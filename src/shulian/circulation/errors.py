@@ -188,3 +188,8 @@ class UnknownOption(BadRequest):
 class InvalidOption(BadRequest):
     def __init__(self, name: str, value: str) -> None:
         super().__init__("{value} is not a valid value for {name}", name=name, value=value)
+
+
+class LoanNotFound(NotFound):
+    def __init__(self, loan_id: int) -> None:
+        super().__init__("Loan {loan_id} does not exist", loan_id=loan_id)

@@ -2,6 +2,7 @@
 
 from shulian.circulation.service.account import (
     anonymise_history,
+    loan_receipt,
     preferences,
     queue_due_notices,
     reader_account,
@@ -48,6 +49,7 @@ __all__ = [
     "library_tz",
     "list_options",
     "list_rules",
+    "loan_receipt",
     "pay",
     "pick_list",
     "place_hold",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from shulian.accounts import service as accounts_service
 from shulian.catalog import service as catalog_service
 from shulian.circulation import notices, policy
+from shulian.circulation.errors import LoanNotFound
 from shulian.circulation.models import Fine, Loan, ReaderPreference, Transit
 from shulian.circulation.schemas import (
     AccountRead,
@@ -30,6 +31,8 @@ from shulian.circulation.service.common import (
 )
 from shulian.consortium import service as consortium_service
 from shulian.core.errors import ShulianError
+from shulian.ledger import service as ledger_service
+from shulian.ledger.schemas import EventReceipt
 
 
 def _loan_reads(session: Session, loans: list[Loan], now: datetime) -> list[LoanRead]:
@@ -236,3 +239,16 @@ def transits(
         )
         for t in rows
     ]
+
+
+def loan_receipt(session: Session, *, loan_id: int, reader_id: int) -> EventReceipt:
+    """The ledger receipt of a reader's loan: its checkout event as a leaf (terms included,
+    the reader under a pseudonym), the inclusion proof and the signed checkpoint, so the reader
+    can later prove the loan and its terms without trusting the library.
+
+    Raises: LoanNotFound (also for another reader's loan), EventNotInLedger,
+    NotYetCheckpointed."""
+    loan = session.get(Loan, loan_id)
+    if loan is None or loan.reader_id != reader_id or loan.event_seq is None:
+        raise LoanNotFound(loan_id)
+    return ledger_service.event_receipt(session, seq=loan.event_seq)
