@@ -338,7 +338,7 @@ def main() -> int:
         seeded = s.scalar(select(func.count(Item.id)))
     if not seeded:
         if args.picklist:
-            seed(factory, readers=2000, items=args.items, holds=args.holds)
+            seed(factory, readers=100, items=args.items, holds=args.holds)
         else:
             seed(factory, readers=args.clients, items=6000, holds=0)
     engine.dispose()

@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from shulian.catalog import service as catalog_service
 from shulian.catalog.models import ItemStatus
 from shulian.catalog.schemas import ItemUpdate
+from shulian.circulation import service as circulation_service
 from shulian.search.documents import SearchQuery
 from shulian.search.service import SearchService, normalize_term
 from tests.conftest import NOW
+from tests.factories.accounts import make_reader
 from tests.factories.catalog import make_item, make_record
 from tests.factories.consortium import make_network
 
@@ -73,6 +75,35 @@ class TestCatchUp:
         assert ids(search, session, "狂人日记", filters={"available": ["any"]}) == []
         hit = search.search(session, SearchQuery(text="狂人日记")).hits[0]
         assert (hit.copies, hit.available) == (1, 0)
+
+    def test_loans_make_a_record_most_borrowed_and_unavailable(
+        self, session: Session, session_factory: sessionmaker[Session], search: SearchService
+    ) -> None:
+        quiet = make_record(session, publish=True, title="呐喊")
+        popular = make_record(session, publish=True, title="彷徨")
+        item = make_item(session, popular)
+        reader = make_reader(session)
+        search.catch_up(session_factory)
+        for day in range(3):
+            when = NOW + timedelta(days=day)
+            circulation_service.check_out(
+                session,
+                reader_id=reader.id,
+                barcode=item.barcode,
+                branch="CEN",
+                actor="s",
+                now=when,
+            )
+            circulation_service.check_in(
+                session, barcode=item.barcode, branch="CEN", actor="s", now=when
+            )
+        circulation_service.check_out(
+            session, reader_id=reader.id, barcode=item.barcode, branch="CEN", actor="s", now=NOW
+        )
+        search.catch_up(session_factory)
+        order = ids(search, session, "", sort="most_borrowed")
+        assert order.index(popular.id) < order.index(quiet.id)
+        assert ids(search, session, "彷徨", filters={"available": ["any"]}) == []
 
     def test_the_offset_survives_a_new_service_on_the_same_folder(
         self, session: Session, session_factory: sessionmaker[Session], tmp_path: Path

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.catalog import clc
 from shulian.catalog import service as catalog_service
+from shulian.circulation import service as circulation_service
 from shulian.core.db import session_scope
 from shulian.core.events import Event
 from shulian.search.documents import SearchDoc, SearchQuery
@@ -158,7 +159,8 @@ class SearchService:
             if gone:
                 self.index.delete(gone)
             if rows:
-                self.index.upsert(to_doc(r) for r in rows)
+                loans = circulation_service.loan_counts(session, [r.record.id for r in rows])
+                self.index.upsert(to_doc(r, loans.get(r.record.id, 0)) for r in rows)
         self.index.commit()
 
     def reindex(
@@ -184,7 +186,8 @@ class SearchService:
         after, done = 0, 0
         while ids := catalog_service.published_ids(session, after=after, limit=2000):
             rows, _gone = catalog_service.index_rows(session, ids)
-            self.index.upsert(to_doc(r) for r in rows)
+            loans = circulation_service.loan_counts(session, ids)
+            self.index.upsert(to_doc(r, loans.get(r.record.id, 0)) for r in rows)
             done += len(rows)
             after = ids[-1]
             if on_progress:

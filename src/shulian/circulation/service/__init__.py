@@ -2,6 +2,7 @@
 
 from shulian.circulation.service.account import (
     anonymise_history,
+    loan_counts,
     loan_receipt,
     preferences,
     queue_due_notices,
@@ -49,6 +50,7 @@ __all__ = [
     "library_tz",
     "list_options",
     "list_rules",
+    "loan_counts",
     "loan_receipt",
     "pay",
     "pick_list",
