@@ -83,7 +83,7 @@ def handle(
     i18n.set_language(config.language)
     ctx = Context(config=config, state=state, now=config.clock())
     if request.code == "93":
-        return login(ctx, factory, request)
+        return login(ctx, read_factory, request)
     if request.code == "99":
         return status(ctx, request)
     if state.kiosk is None:
@@ -102,7 +102,7 @@ def handle(
     return response
 
 
-def login(ctx: Context, factory: SessionFactory, req: Request) -> Response:
+def login(ctx: Context, read_factory: SessionFactory, req: Request) -> Response:
     """93 -> 94: the kiosk signs in with its SIP2 account (CN / CO); from then on it works for
     that account's branch, in that account's encoding. Only plain-text credentials are taken."""
     login_id = req.get("CN")
@@ -113,7 +113,9 @@ def login(ctx: Context, factory: SessionFactory, req: Request) -> Response:
     kiosk: KioskInfo | None = None
     if plain and login_id:
         try:
-            with session_scope(factory) as session:
+            # A read unit of work: Argon2 takes tens of milliseconds, too long to hold
+            # SQLite's write lock for.
+            with session_scope(read_factory) as session:
                 found = selfservice_service.authenticate_kiosk(
                     session, login=login_id, password=password
                 )
