@@ -80,6 +80,7 @@ def settings(tmp_path: Path) -> Settings:
         login_max_failures=5,
         ledger_worker=False,
         search_worker=False,
+        circulation_worker=False,
     )
 
 

@@ -31,6 +31,8 @@ from shulian.accounts import service as accounts_service
 from shulian.accounts.api import router as accounts_router
 from shulian.catalog.api import router as catalog_router
 from shulian.circulation.api import router as circulation_router
+from shulian.circulation.transports import transports_from_settings
+from shulian.circulation.worker import CirculationWorker
 from shulian.consortium.api import router as consortium_router
 from shulian.core import i18n
 from shulian.core.clock import utcnow
@@ -83,7 +85,18 @@ def create_app(
                 clock=clock,
             )
             indexer.start()
+        circulation = None
+        if settings.circulation_worker:
+            circulation = CirculationWorker(
+                app.state.sessionmaker,
+                transports=transports_from_settings(settings),
+                clock=clock,
+                language=settings.default_language,
+            )
+            circulation.start()
         yield
+        if circulation is not None:
+            circulation.stop()
         if indexer is not None:
             indexer.stop()
         if worker is not None:

@@ -31,12 +31,16 @@ ledger_app = typer.Typer(
 catalog_app = typer.Typer(help="Catalogue files: import and export.", no_args_is_help=True)
 search_app = typer.Typer(help="The search index.", no_args_is_help=True)
 sip2_app = typer.Typer(help="The SIP2 server for self-check kiosks.", no_args_is_help=True)
+circulation_app = typer.Typer(
+    help="Circulation: the periodic jobs and the notice outbox.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(search_app, name="search")
 app.add_typer(user_app, name="user")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(sip2_app, name="sip2")
+app.add_typer(circulation_app, name="circulation")
 console = Console()
 err = Console(stderr=True)
 
@@ -502,3 +506,42 @@ def sip2_kiosks() -> None:
                 k.name,
             )
     console.print(table)
+
+
+@circulation_app.command("daily")
+def circulation_daily() -> None:
+    """Run the periodic jobs once (serve runs them hourly): expire holds left on the shelf,
+    accrue fines, queue due-soon and overdue notices, anonymise old loans."""
+    from shulian.circulation import worker
+
+    with _database(_settings()) as engine:
+        runs = worker.run_jobs(make_sessionmaker(engine), now=utcnow())
+    table = Table("job", "count")
+    for run in runs:
+        if run.error:
+            shown = f"failed: {run.error}"
+        else:
+            shown = "skipped: running elsewhere" if run.count is None else str(run.count)
+        table.add_row(run.name, shown)
+    console.print(table)
+    if any(run.error for run in runs):
+        raise typer.Exit(1)
+
+
+@circulation_app.command("notices")
+def circulation_notices() -> None:
+    """Deliver the notices that are due, once (serve does this every few seconds)."""
+    from shulian.circulation.delivery import deliver_notices
+    from shulian.circulation.transports import transports_from_settings
+    from shulian.core import i18n
+
+    settings = _settings()
+    i18n.load_catalogs(Path(__file__).parent / "web" / "i18n")
+    with _database(settings) as engine:
+        report = deliver_notices(
+            make_sessionmaker(engine),
+            now=utcnow(),
+            transports=transports_from_settings(settings),
+            language=settings.default_language,
+        )
+    console.print(f"Notices: {report}.")

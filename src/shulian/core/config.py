@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shulian.core.errors import ConfigurationError
@@ -61,6 +61,23 @@ class Settings(BaseSettings):
     search_rate_per_minute: int = Field(
         default=600, gt=0, description="Searches and suggestions one client address may make."
     )
+    circulation_worker: bool = Field(
+        default=True,
+        description="Deliver notices and run the hourly circulation jobs in the serving process.",
+    )
+    smtp_host: str = Field(default="", description="Mail server for notices; empty: no e-mail.")
+    smtp_port: int = Field(default=25, gt=0, lt=65536)
+    smtp_from: str = Field(default="", description="From address of notices.")
+    smtp_user: str = Field(default="", description="Login name, when the server wants one.")
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS.")
+    smtp_ssl: bool = Field(default=False, description="Implicit TLS from the start (port 465).")
+    notice_webhook_url: str = Field(
+        default="", description="Notices on the webhook channel are POSTed here (SMS, WeChat)."
+    )
+    notice_webhook_secret: SecretStr | None = Field(
+        default=None, description="Signs each webhook body (HMAC-SHA256)."
+    )
     secure_cookies: bool = False
     sql_echo: bool = False
 
@@ -70,6 +87,22 @@ class Settings(BaseSettings):
         if value and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _complete_channels(self) -> Settings:
+        if self.smtp_host and "@" not in self.smtp_from:
+            raise ValueError(
+                "SHULIAN_SMTP_FROM must be an e-mail address when SHULIAN_SMTP_HOST is set"
+            )
+        if self.smtp_starttls and self.smtp_ssl:
+            raise ValueError("SHULIAN_SMTP_STARTTLS and SHULIAN_SMTP_SSL exclude each other")
+        if self.notice_webhook_url:
+            if not self.notice_webhook_url.startswith(("http://", "https://")):
+                raise ValueError("SHULIAN_NOTICE_WEBHOOK_URL must be an http(s) URL")
+            secret = self.notice_webhook_secret
+            if secret is None or not secret.get_secret_value():
+                raise ValueError("SHULIAN_NOTICE_WEBHOOK_SECRET is required with the webhook URL")
+        return self
 
     @property
     def effective_database_url(self) -> str:
@@ -99,6 +132,9 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "?"
+            if not err["loc"]:  # a rule across settings names its variables itself
+                problems.append(err["msg"].removeprefix("Value error, "))
+                continue
+            field = ".".join(str(p) for p in err["loc"])
             problems.append(f"{ENV_PREFIX}{field.upper()}: {err['msg']}")
         raise ConfigurationError("; ".join(problems)) from None
