@@ -231,6 +231,15 @@ class TestLoginAndReplay:
                 assert exchange(sock, wrong).startswith(b"940")
             assert closed(sock)
 
+    def test_a_failed_login_logs_the_connection_out(
+        self, sip2_server: RunningServer, kiosk: Kiosk
+    ) -> None:
+        with sip2_server.connect() as sock:
+            login(sock, kiosk)
+            assert exchange(sock, msg(f"9300CN{kiosk.login}|COwrong|AY1")).startswith(b"940")
+            status = exchange(sock, msg("9900802.00AY2"))
+            assert status.startswith(b"98YNNN")
+
     def test_encrypted_credentials_are_refused(
         self, sip2_server: RunningServer, kiosk: Kiosk
     ) -> None:

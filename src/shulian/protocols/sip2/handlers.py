@@ -132,6 +132,8 @@ def login(ctx: Context, read_factory: SessionFactory, req: Request) -> Response:
             log.error("login failed (%s)", type(exc).__name__)
             kiosk = None
     if kiosk is None:
+        ctx.state.kiosk = None  # a failed login ends whatever session the connection had
+        ctx.state.forget_patron()
         ctx.state.login_failures += 1
         log.warning("kiosk login refused (%d on this connection)", ctx.state.login_failures)
         return Response("94", "0")
