@@ -92,6 +92,7 @@ def create_app(
                 transports=transports_from_settings(settings),
                 clock=clock,
                 language=settings.default_language,
+                read_factory=app.state.read_sessionmaker,
             )
             circulation.start()
         yield

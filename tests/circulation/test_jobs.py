@@ -209,7 +209,8 @@ def test_the_worker_runs_the_jobs_at_start_and_delivers_what_they_queue(
     scratch_engines: Callable[..., Engine], inbox: Inbox
 ) -> None:
     i18n.load_catalogs(SRC / "web" / "i18n")
-    factory = make_sessionmaker(scratch_engines())
+    engine = scratch_engines()
+    factory = make_sessionmaker(engine)
     with session_scope(factory) as s:
         lib = make_library(s, readers=1)
         due = lend(s, lib).due_at
@@ -220,6 +221,7 @@ def test_the_worker_runs_the_jobs_at_start_and_delivers_what_they_queue(
         },
         clock=lambda: due - timedelta(days=1),
         poll=0.05,
+        read_factory=make_sessionmaker(engine, readonly=True),
     )
     worker.start()
     try:

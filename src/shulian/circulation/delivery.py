@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.accounts import service as accounts_service
@@ -81,6 +81,18 @@ class DeliveryReport:
     def __str__(self) -> str:
         text = f"{self.sent} sent, {self.retrying} to retry, {self.failed} failed"
         return text + (f", {self.lost} leases lost" if self.lost else "")
+
+
+def due_count(session: Session, *, now: datetime) -> int:
+    """How many notices wait to be sent at ``now`` (a cheap read before taking the write lock)."""
+    return int(
+        session.scalar(
+            select(func.count(Notice.id)).where(
+                Notice.status == NoticeStatus.PENDING, Notice.next_attempt_at <= now
+            )
+        )
+        or 0
+    )
 
 
 def deliver_notices(

@@ -23,7 +23,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.circulation import service as circulation_service
-from shulian.circulation.delivery import DeliveryPolicy, DeliveryReport, deliver_notices
+from shulian.circulation.delivery import (
+    DeliveryPolicy,
+    DeliveryReport,
+    deliver_notices,
+    due_count,
+)
 from shulian.circulation.transports import Transport
 from shulian.core.config import Language
 from shulian.core.db import session_scope
@@ -88,8 +93,10 @@ class CirculationWorker:
         poll: float = 5.0,
         jobs_every: float = 3600.0,
         policy: DeliveryPolicy | None = None,
+        read_factory: sessionmaker[Session] | None = None,
     ) -> None:
         self.factory, self.transports, self.clock = factory, transports, clock
+        self.read_factory = read_factory or factory
         self.language, self.poll, self.jobs_every = language, poll, jobs_every
         self.policy = policy or DeliveryPolicy()
         self._stop = threading.Event()
@@ -103,9 +110,15 @@ class CirculationWorker:
         self._thread.join(timeout=10)
 
     def deliver(self) -> DeliveryReport:
+        """Deliver what is due; an idle round only reads (on SQLite a claim takes the write
+        lock, which desks need)."""
+        now = self.clock()
+        with session_scope(self.read_factory) as session:
+            if not due_count(session, now=now):
+                return DeliveryReport()
         return deliver_notices(
             self.factory,
-            now=self.clock(),
+            now=now,
             transports=self.transports,
             language=self.language,
             policy=self.policy,
