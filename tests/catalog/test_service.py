@@ -203,3 +203,17 @@ class TestScan:
         make_record(session, isbns=["9787020002207"])
         with pytest.raises(NothingMatchesScan):
             service.resolve_scan(session, "9787020002207")
+
+
+class TestCopiesInStatus:
+    def test_many_records_take_the_scanning_path_with_the_same_answer(
+        self, session: Session
+    ) -> None:
+        make_network(session)
+        record = make_record(session, publish=True)
+        item = make_item(session, record)
+        make_item(session, record, status=ItemStatus.ON_LOAN)
+        few = service.copies_in_status(session, [record.id])
+        many = service.copies_in_status(session, [record.id, *range(10**6, 10**6 + 6000)])
+        assert [c.barcode for c in few] == [c.barcode for c in many] == [item.barcode]
+        assert many[0].location == "3F 12排 4架 2层 7位"

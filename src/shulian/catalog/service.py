@@ -218,12 +218,22 @@ def list_records(
 
 def location_text(item: Item) -> str:
     """Where on the shelves: "3F 12排 4架 2层 5位"."""
+    return _location(item.floor, item.shelf_range, item.shelf, item.layer, item.position)
+
+
+def _location(
+    floor: str | None,
+    shelf_range: str | None,
+    shelf: str | None,
+    layer: int | None,
+    position: int | None,
+) -> str:
     parts = [
-        item.floor or "",
-        f"{item.shelf_range}排" if item.shelf_range else "",
-        f"{item.shelf}架" if item.shelf else "",
-        f"{item.layer}层" if item.layer is not None else "",
-        f"{item.position}位" if item.position is not None else "",
+        floor or "",
+        f"{shelf_range}排" if shelf_range else "",
+        f"{shelf}架" if shelf else "",
+        f"{layer}层" if layer is not None else "",
+        f"{position}位" if position is not None else "",
     ]
     return " ".join(p for p in parts if p)
 
@@ -641,8 +651,15 @@ class CopyRow:
     record_id: int
     barcode: str
     branch_code: str
-    location: str
     call_number: str | None
+    shelf: tuple[str | None, str | None, str | None, int | None, int | None]
+
+    @property
+    def location(self) -> str:
+        return _location(*self.shelf)
+
+
+_SCAN_ABOVE = 5000  # asking for more records than this, one pass over the items is quicker
 
 
 def copies_in_status(
@@ -650,18 +667,36 @@ def copies_in_status(
 ) -> list[CopyRow]:
     """The copies of these records in ``status`` (for pick lists and hold trapping)."""
     ids = sorted(set(record_ids))
-    out: list[CopyRow] = []
     cols = (
-        Item.id, Item.record_id, Item.barcode, Item.branch_code, Item.floor, Item.shelf_range,
-        Item.shelf, Item.layer, Item.position, Item.call_number,
+        Item.id, Item.record_id, Item.barcode, Item.branch_code, Item.call_number, Item.floor,
+        Item.shelf_range, Item.shelf, Item.layer, Item.position,
     )  # fmt: skip
+    if len(ids) > _SCAN_ABOVE:
+        # One pass over the copies in ``status`` on the driver's cursor (a million rows in a
+        # second or two), keeping those of the wanted records.
+        wanted = set(ids)
+        table = Item.__table__
+        stmt = select(*cols).where(table.c.status == status.value)
+        compiled = stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(str(compiled))
+        found: list[CopyRow] = []
+        while batch := cursor.fetchmany(20_000):
+            found.extend(
+                CopyRow(r[0], r[1], r[2], r[3], r[4], (r[5], r[6], r[7], r[8], r[9]))
+                for r in batch
+                if r[1] in wanted
+            )
+        cursor.close()
+        return found
+    out: list[CopyRow] = []
     for i in range(0, len(ids), 900):
-        rows = session.execute(
+        chunk = session.execute(
             select(*cols).where(Item.record_id.in_(ids[i : i + 900]), Item.status == status)
         )
-        for r in rows:
-            loc = Item(floor=r[4], shelf_range=r[5], shelf=r[6], layer=r[7], position=r[8])
-            out.append(CopyRow(r[0], r[1], r[2], r[3], location_text(loc), r[9]))
+        out.extend(
+            CopyRow(r[0], r[1], r[2], r[3], r[4], (r[5], r[6], r[7], r[8], r[9])) for r in chunk
+        )
     return out
 
 

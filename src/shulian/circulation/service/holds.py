@@ -451,7 +451,7 @@ def pick_list(session: Session, *, branch: str | None = None, now: datetime) -> 
     titles = catalog_service.titles_of(session, {p[1].record_id for p in picks})
     return sorted(
         (
-            PickRead(
+            PickRead.model_construct(
                 hold_id=hold_id,
                 barcode=c.barcode,
                 record_id=c.record_id,
