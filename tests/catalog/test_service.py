@@ -209,7 +209,6 @@ class TestCopiesInStatus:
     def test_many_records_take_the_scanning_path_with_the_same_answer(
         self, session: Session
     ) -> None:
-        make_network(session)
         record = make_record(session, publish=True)
         item = make_item(session, record)
         make_item(session, record, status=ItemStatus.ON_LOAN)
