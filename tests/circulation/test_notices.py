@@ -64,22 +64,32 @@ def smtp(port: int, **kwargs: Any) -> SmtpTransport:
     return SmtpTransport(host="127.0.0.1", port=port, from_addr=FROM, timeout=5, **kwargs)
 
 
-def hold_ready(session: Session, lib: Library, *, reader: int = 0) -> Notice:
-    """Reader ``reader`` holds 呐喊 at CEN; the copy comes back there: the hold is ready and a
-    notice is queued (committed, as the desk's request would)."""
-    other = lib.readers[reader + 1]
-    barcode = lib.other_items[0].barcode
-    circ.check_out(session, reader_id=other.id, barcode=barcode, branch="CEN", actor="s", now=NOW)
+def hold_ready(
+    session: Session, lib: Library, *, reader: int = 0, borrower: int | None = None, copy: int = 0
+) -> Notice:
+    """Reader ``reader`` holds a title at CEN while ``borrower`` (the next reader) has a copy out
+    (``copy``: 0, 呐喊 at CEN; 1, 狂人日记 at CEN); the copy comes back at CEN: the hold is
+    ready and a notice is queued (committed, as the desk's request would)."""
+    item = lib.other_items[0] if copy == 0 else lib.items[0]
+    other = lib.readers[reader + 1 if borrower is None else borrower]
+    circ.check_out(
+        session, reader_id=other.id, barcode=item.barcode, branch="CEN", actor="s", now=NOW
+    )
     circ.place_hold(
         session,
         reader_id=lib.readers[reader].id,
-        record_id=lib.other.id,
+        record_id=item.record_id,
         pickup_branch="CEN",
         actor="r",
         now=NOW,
     )
-    circ.check_in(session, barcode=barcode, branch="CEN", actor="s", now=NOW)
-    notice = session.scalars(select(Notice).where(Notice.reader_id == lib.readers[reader].id)).one()
+    circ.check_in(session, barcode=item.barcode, branch="CEN", actor="s", now=NOW)
+    notice = session.scalars(
+        select(Notice)
+        .where(Notice.reader_id == lib.readers[reader].id)
+        .order_by(Notice.id.desc())
+        .limit(1)
+    ).one()
     session.commit()
     return notice
 
@@ -231,21 +241,12 @@ class TestWebhook:
             assert refused.status is NoticeStatus.FAILED
             assert refused.last_error == "webhook answered HTTP 400"
             hooks.status = 503
-            notices.enqueue(
-                session,
-                reader_id=lib.readers[2].id,
-                kind="hold_ready",
-                key="hold_ready:hold:999",
-                context={"title": "呐喊", "branch": "CEN", "expires": None},
-                now=NOW,
-            )
-            session.commit()
+            busy = hold_ready(session, lib, reader=2, borrower=3, copy=1)
             assert deliver(session_factory, transports).retrying == 1
-        busy = session.scalars(
-            select(Notice).where(Notice.key == "hold_ready:hold:999:webhook")
-        ).one()
+        busy = reload(session, busy.id)
         assert busy.status is NoticeStatus.PENDING
         assert busy.next_attempt_at == NOW + timedelta(minutes=1)
+        assert busy.last_error == "webhook answered HTTP 503"
 
 
 class TestRetries:
@@ -345,6 +346,71 @@ class TestCrash:
         assert inbox.message_ids() == [message_id(notice.key, "example.org")] * 2
         assert reload(session, notice.id).status is NoticeStatus.SENT
 
+    def test_a_crash_on_the_last_attempt_ends_in_failed(
+        self, session: Session, session_factory: sessionmaker[Session], inbox: Inbox
+    ) -> None:
+        notice = hold_ready(session, make_library(session))
+        crashing = CrashBeforeSending(host="127.0.0.1", port=inbox.port, from_addr=FROM)
+        last = DeliveryPolicy(max_attempts=1)
+        with pytest.raises(Crash):
+            deliver(session_factory, {"email": crashing}, policy=last)
+        report = deliver(session_factory, {"email": smtp(inbox.port)}, NOW + LEASE, policy=last)
+        assert (report.sent, report.failed) == (0, 1)
+        failed = reload(session, notice.id)
+        assert failed.status is NoticeStatus.FAILED
+        assert failed.last_error == "no result from the last attempt"
+
+
+class TestObsolete:
+    """A notice no longer true when its turn comes is not sent."""
+
+    def lend(self, session: Session, lib: Library) -> datetime:
+        loan = circ.check_out(
+            session,
+            reader_id=lib.reader.id,
+            barcode=lib.items[0].barcode,
+            branch="CEN",
+            actor="s",
+            now=NOW,
+        )
+        soon = loan.due_at - timedelta(days=1)
+        assert circ.queue_due_notices(session, now=soon) == 1
+        return soon
+
+    def test_returned_or_renewed_loans_and_collected_holds(
+        self, session: Session, session_factory: sessionmaker[Session], inbox: Inbox
+    ) -> None:
+        lib = make_library(session, readers=3)
+        soon = self.lend(session, lib)
+        circ.check_in(session, barcode=lib.items[0].barcode, branch="CEN", actor="s", now=soon)
+        session.commit()
+        report = deliver(session_factory, {"email": smtp(inbox.port)}, soon)
+        assert (report.sent, report.obsolete) == (0, 1)
+        returned = session.scalars(select(Notice).where(Notice.kind == "due_soon")).one()
+        assert returned.status is NoticeStatus.OBSOLETE
+        assert returned.last_error == "the loan was returned"
+
+        soon = self.lend(session, lib)
+        circ.renew(
+            session, reader_id=lib.reader.id, barcode=lib.items[0].barcode, actor="r", now=soon
+        )
+        session.commit()
+        assert deliver(session_factory, {"email": smtp(inbox.port)}, soon).obsolete == 1
+
+        ready = hold_ready(session, lib, reader=1)
+        circ.check_out(
+            session,
+            reader_id=lib.readers[1].id,
+            barcode=lib.other_items[0].barcode,
+            branch="CEN",
+            actor="s",
+            now=NOW,
+        )
+        session.commit()
+        assert deliver(session_factory, {"email": smtp(inbox.port)}).obsolete == 1
+        assert reload(session, ready.id).status is NoticeStatus.OBSOLETE
+        assert inbox.messages == []
+
 
 def test_two_workers_never_send_the_same_notice(
     scratch_engines: Callable[..., Engine], inbox: Inbox
@@ -357,7 +423,7 @@ def test_two_workers_never_send_the_same_notice(
                 s,
                 reader_id=lib.reader.id,
                 kind="hold_ready",
-                key=f"hold_ready:hold:{i}",
+                key=f"test:bulk:{i}",  # about no hold: never obsolete
                 context={"title": f"第{i}本", "branch": "CEN", "expires": None},
                 now=NOW,
             )

@@ -17,7 +17,8 @@ The contract is *at least once, with an idempotency key*:
    in ``last_error``; or ``failed`` after ``max_attempts``, or at once when another try cannot
    help (the reader has no e-mail address, the channel is not set up, the receiver refused the
    message for good). A result is recorded only while the lease is still this worker's (the
-   notice's ``attempts`` unchanged).
+   notice's ``attempts`` unchanged). A notice no longer true when its turn comes (the loan was
+   returned or renewed, the hold collected or expired) is marked ``obsolete`` at the claim.
 
 A worker that dies between 1 and 3 leaves its notices leased: nobody sends them while the lease
 holds, and once it runs out they are sent again with the same Message-ID / Idempotency-Key, so a
@@ -32,13 +33,14 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.accounts import service as accounts_service
 from shulian.circulation import messages
-from shulian.circulation.models import Notice, NoticeStatus
+from shulian.circulation.models import Hold, HoldStatus, Loan, Notice, NoticeStatus
 from shulian.circulation.policy import local_date
 from shulian.circulation.service import library_tz
 from shulian.circulation.transports import DeliveryError, Outgoing, Transport
@@ -76,10 +78,12 @@ class DeliveryReport:
     sent: int = 0
     retrying: int = 0  # failed this time, tried again later
     failed: int = 0  # given up
+    obsolete: int = 0  # not sent: no longer true (the loan was returned, the hold collected)
     lost: int = 0  # sent, but the lease had run out and another worker owns the notice now
 
     def __str__(self) -> str:
         text = f"{self.sent} sent, {self.retrying} to retry, {self.failed} failed"
+        text += f", {self.obsolete} no longer needed" if self.obsolete else ""
         return text + (f", {self.lost} leases lost" if self.lost else "")
 
 
@@ -166,6 +170,12 @@ def _claim(
         if notice.channel not in transports:
             _fail(notice, f"the {notice.channel} channel is not configured", report)
             continue
+        reason = _obsolete(session, notice, tz)
+        if reason is not None:
+            notice.status = NoticeStatus.OBSOLETE
+            notice.last_error = reason
+            report.obsolete += 1
+            continue
         reader = accounts_service.get_reader(session, notice.reader_id)
         if notice.channel == "email" and not reader.email:
             _fail(notice, "reader has no e-mail address", report)
@@ -204,6 +214,25 @@ def _claim(
         )
     session.flush()
     return len(due), batch
+
+
+def _obsolete(session: Session, notice: Notice, tz: ZoneInfo) -> str | None:
+    """Why the notice no longer holds true, if it does not: the keys name what they are about
+    (``hold_ready:hold:<id>``, ``<kind>:loan:<id>:<due day>``, see ``notices``)."""
+    parts = notice.key.split(":")
+    if len(parts) < 4 or not parts[2].isdigit():
+        return None
+    if parts[1] == "hold":
+        hold = session.get(Hold, int(parts[2]))
+        if hold is None or hold.status is not HoldStatus.READY:
+            return "the hold is no longer on the hold shelf"
+    elif parts[1] == "loan" and len(parts) >= 5:
+        loan = session.get(Loan, int(parts[2]))
+        if loan is None or loan.returned_at is not None:
+            return "the loan was returned"
+        if local_date(loan.due_at, tz).isoformat() != parts[3]:
+            return "the loan is due on another day now"
+    return None
 
 
 def _branch_name(session: Session, code: str, language: Language) -> str:

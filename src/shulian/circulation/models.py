@@ -219,6 +219,7 @@ class NoticeStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"  # gave up after the last retry
+    OBSOLETE = "obsolete"  # no longer true when its turn came (loan returned, hold collected)
 
 
 class Notice(Base):

@@ -153,7 +153,10 @@ class SmtpTransport:
             # notice; retried with backoff while someone puts it right.
             self.close()
             raise DeliveryError(f"SMTP {type(exc).__name__} ({exc.smtp_code})") from None
-        except (smtplib.SMTPException, OSError) as exc:
+        except smtplib.SMTPException as exc:
+            self.close()
+            raise DeliveryError(f"SMTP {type(exc).__name__}") from None
+        except OSError as exc:
             self.close()
             raise DeliveryError(f"SMTP unreachable ({type(exc).__name__})") from None
 
