@@ -47,7 +47,14 @@ from shulian.ledger.worker import LedgerWorker
 from shulian.search.api import RateLimiter
 from shulian.search.api import router as search_router
 from shulian.search.service import SearchService, SearchWorker
-from shulian.web import catalog_pages, catalog_staff, pages
+from shulian.web import (
+    catalog_pages,
+    catalog_staff,
+    circulation_desk,
+    circulation_pages,
+    circulation_rules,
+    pages,
+)
 from shulian.web.render import LANG_COOKIE, render
 
 WEB = Path(__file__).parent / "web"
@@ -140,6 +147,9 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(catalog_pages.router)
     app.include_router(catalog_staff.router)
+    app.include_router(circulation_pages.router)
+    app.include_router(circulation_desk.router)
+    app.include_router(circulation_rules.router)
 
     @app.get("/healthz", tags=["system"])
     def healthz(session: SessionDep) -> dict[str, str]:

@@ -23,6 +23,7 @@ from shulian.search.documents import SearchQuery, Sort
 from shulian.search.schemas import SearchPage
 from shulian.search.service import SearchService
 from shulian.web import catalog_views
+from shulian.web.circulation_pages import pickup_branches
 from shulian.web.forms import error_text
 from shulian.web.render import render
 
@@ -100,7 +101,8 @@ def record_page(
     record_id: int, request: Request, session: SessionDep, who: OptionalPrincipal
 ) -> Response:
     detail = catalog_service.record_detail(session, record_id, published_only=not _staff(who))
-    return render(request, "record.html", {"d": detail, "r": detail.record})
+    ctx = {"d": detail, "r": detail.record, "pickup_branches": pickup_branches(session)}
+    return render(request, "record.html", ctx)
 
 
 @router.get("/clc", response_class=HTMLResponse)

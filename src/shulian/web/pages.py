@@ -27,7 +27,7 @@ from shulian.core.deps import (
 )
 from shulian.core.errors import ShulianError
 from shulian.core.security import Principal
-from shulian.web import catalog_views
+from shulian.web import catalog_views, circulation_pages
 from shulian.web.forms import error_text as _error_text
 from shulian.web.forms import safe_next
 from shulian.web.render import LANG_COOKIE, render
@@ -131,12 +131,14 @@ def my_account(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     reader: CurrentReader,
     qr: QRSigner,
 ) -> Response:
-    account = accounts_service.reader_read(session, accounts_service.get_reader(session, reader.id))
-    code = reader_qr(session, reader, settings=settings, qr=qr)
-    return render(request, "me.html", {"account": account, "qr": code, "message": None})
+    """My library: the reader card and QR code, then loans, holds, fines and history."""
+    return circulation_pages.my_library_page(
+        request, session, settings=settings, reader=reader, qr=qr, now=now
+    )
 
 
 @router.get("/me/qr", response_class=HTMLResponse)
@@ -243,38 +245,3 @@ def staff_reader(
 ) -> Response:
     reader = accounts_service.reader_read(session, accounts_service.get_reader(session, reader_id))
     return render(request, "staff/reader.html", {"reader": reader})
-
-
-@router.get("/staff/scan", response_class=HTMLResponse)
-def staff_scan(
-    request: Request, staff: Annotated[Principal, require("circulation.desk")]
-) -> Response:
-    return render(request, "staff/scan.html", {"reader": None, "error": None})
-
-
-@router.post("/staff/scan", response_class=HTMLResponse)
-def staff_scan_submit(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    qr: QRSigner,
-    staff: Annotated[Principal, require("circulation.desk")],
-    code: Annotated[str, Form()],
-) -> Response:
-    """A desk scanner types the reader's QR code (or card number) into this form."""
-    try:
-        if code.strip().startswith(accounts_service.QR_PREFIX):
-            found = accounts_service.resolve_reader_qr(
-                session, code=code, signer=qr, max_age=settings.qr_max_age
-            )
-        else:
-            found = accounts_service.find_reader_by_card(session, code)
-    except ShulianError as exc:
-        return render(
-            request,
-            "staff/scan.html",
-            {"reader": None, "error": _error_text(exc)},
-            status_code=exc.status_code,
-        )
-    reader = accounts_service.reader_read(session, found)
-    return render(request, "staff/scan.html", {"reader": reader, "error": None})
