@@ -115,6 +115,7 @@ async def kiosk(
     login: str,
     pairs: list[tuple[str, str]],
     interval: float,
+    ready: asyncio.Queue[str],
     start: asyncio.Event,
     timings: list[float],
     refusals: list[str],
@@ -128,6 +129,7 @@ async def kiosk(
 
     answer = await ask(message(f"9300CN{login}|CO{PASSWORD}|AY0"))
     assert answer.startswith(b"941"), answer
+    ready.put_nowait(login)
     await start.wait()
     rng = random.Random(login)
     for n, (card, barcode) in enumerate(pairs):
@@ -150,11 +152,14 @@ async def run_load(
     timings: list[float] = []
     refusals: list[str] = []
     start = asyncio.Event()
+    ready: asyncio.Queue[str] = asyncio.Queue()
     tasks = [
-        asyncio.create_task(kiosk(port, login, pairs, interval, start, timings, refusals))
+        asyncio.create_task(kiosk(port, login, pairs, interval, ready, start, timings, refusals))
         for login, pairs in plan
     ]
-    await asyncio.sleep(0.5)  # every kiosk connected and logged in
+    for _ in plan:  # every kiosk connected and logged in (Argon2) before the clock starts
+        await ready.get()
+    await asyncio.sleep(0.2)
     began = time.perf_counter()
     start.set()
     await asyncio.gather(*tasks)
