@@ -76,14 +76,14 @@ def _context(session: Session, who: Principal, branch: str, **extra: Any) -> dic
 
 def _account(session: Session, reader_id: int, now: datetime) -> dict[str, Any]:
     """The reader panel: who they are, what blocks them, loans, holds and fines."""
+    reader = accounts_service.get_reader(session, reader_id)
+    blocks = service.reader_blocks(session, reader_id=reader_id, now=now)
+    categories = accounts_service.list_categories(session)
     return {
-        "reader": accounts_service.reader_read(
-            session, accounts_service.get_reader(session, reader_id)
-        ),
+        "reader": accounts_service.reader_read(session, reader),
+        "category_names": {c.code: (c.name_zh, c.name_en) for c in categories},
         "account": service.reader_account(session, reader_id=reader_id, now=now),
-        "blocks": [
-            e.localized() for e in service.reader_blocks(session, reader_id=reader_id, now=now)
-        ],
+        "blocks": [e.localized() for e in blocks],
     }
 
 
