@@ -161,10 +161,12 @@ def test_guards_are_enforced(
             r = client.request(method, url, headers=principals["staff"])
             assert r.status_code == 403, (method, path, r.text)
             if api:
-                assert r.json() == {
-                    "error": "PermissionDenied",
-                    "detail": f"Missing permission: {name}",
-                }
+                body = r.json()
+                assert (body["error"], body["detail"]) == (
+                    "PermissionDenied",
+                    f"Missing permission: {name}",
+                )
+                assert name is not None and name in body["message"]  # in the caller's language
             else:
                 assert name is not None and name in r.text
             r = client.request(method, url, headers=principals["reader"])
