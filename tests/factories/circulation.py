@@ -26,7 +26,9 @@ class Library:
         return self.readers[0]
 
 
-def make_library(session: Session, *, readers: int = 3, copies: tuple[str, ...] = ("CEN", "B01")) -> Library:
+def make_library(
+    session: Session, *, readers: int = 3, copies: tuple[str, ...] = ("CEN", "B01")
+) -> Library:
     """The network of ``make_network``, ``readers`` adult readers at CEN, a published title with
     one copy at each branch in ``copies``, and a second title with one copy at CEN."""
     make_network(session)

@@ -43,7 +43,7 @@ from shulian.consortium import service as consortium_service
 
 
 def get_hold(session: Session, hold_id: int) -> Hold:
-    hold = session.get(Hold, hold_id)
+    hold = session.get(Hold, hold_id, with_for_update=True)
     if hold is None:
         raise HoldNotFound(hold_id)
     return hold
@@ -384,6 +384,7 @@ def expire_holds(session: Session, *, now: datetime, actor: str = "system") -> i
             select(Hold)
             .where(Hold.status == HoldStatus.READY, Hold.expires_at < now)
             .order_by(Hold.expires_at, Hold.id)
+            .with_for_update()  # a desk collecting or cancelling one waits, then sees it closed
         )
     )
     for hold in due:
