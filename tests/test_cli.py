@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from shulian.accounts.models import Reader, StaffAccount
 from shulian.catalog.models import Record
+from shulian.circulation.models import Hold, Loan
 from shulian.cli import app as cli
 from shulian.consortium.models import Branch
 from shulian.core.db import make_engine, make_sessionmaker, session_scope
@@ -43,11 +44,12 @@ def test_demo_loads_once(env: str) -> None:
     runner = CliRunner()
     first = runner.invoke(cli, ["demo"])
     assert first.exit_code == 0, first.output
-    assert "7 branches, 6 staff, 12 readers, 2978 records added" in first.output
+    assert "7 branches, 6 staff, 12 readers, 2978 records, 13 loans added" in first.output
     again = runner.invoke(cli, ["demo"])
-    assert "0 branches, 0 staff, 0 readers, 0 records added" in again.output
+    assert "0 branches, 0 staff, 0 readers, 0 records, 0 loans added" in again.output
     assert _count(env, Branch) == 7 and _count(env, Reader) == 12
     assert _count(env, Record) == 2978
+    assert _count(env, Loan) == 13 and _count(env, Hold) == 2
 
 
 def test_user_create_staff_and_reader(env: str) -> None:

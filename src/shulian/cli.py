@@ -125,18 +125,22 @@ def db_revision(
 
 @app.command()
 def demo() -> None:
-    """Load the demo library (network, calendars, staff for each role, readers)."""
+    """Load the demo library (network, calendars, staff for each role, readers, real records
+    with copies on the shelves, and some loans, holds and fines)."""
     from shulian import demo as demo_data
     from shulian.demo import catalog as demo_catalog
+    from shulian.demo import circulation as demo_circulation
 
     with _database(_settings()) as engine:
         factory = make_sessionmaker(engine)
         with session_scope(factory) as session:
             added = demo_data.load(session, now=utcnow())
         records = demo_catalog.load(factory, clock=utcnow)
+        with session_scope(factory) as session:
+            loans = demo_circulation.load(session, now=utcnow())
     console.print(
         f"Demo library: {added['branches']} branches, {added['staff']} staff, "
-        f"{added['readers']} readers, {records} records added."
+        f"{added['readers']} readers, {records} records, {loans} loans added."
     )
     table = Table("account", "password", "role")
     for username, _name, _branch, roles in demo_data.STAFF:
