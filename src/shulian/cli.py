@@ -312,10 +312,6 @@ def ledger_verify() -> None:
     raise typer.Exit(1)
 
 
-if __name__ == "__main__":  # pragma: no cover - `python -m shulian.cli`
-    sys.exit(app())
-
-
 @catalog_app.command("import")
 def catalog_import(
     file: Annotated[Path, typer.Argument(help="MARC21 (.mrc, .gz), MARCXML, UNIMARC or CSV.")],
@@ -549,3 +545,7 @@ def circulation_notices() -> None:
             language=settings.default_language,
         )
     console.print(f"Notices: {report}.")
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m shulian.cli`
+    sys.exit(app())
