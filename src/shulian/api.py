@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import anyio
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -60,6 +61,7 @@ from shulian.web.render import LANG_COOKIE, render
 WEB = Path(__file__).parent / "web"
 SESSION_COOKIE = "shulian_session"
 access_log = logging.getLogger("shulian.access")
+DB_SLOTS = 15
 
 
 def create_app(
@@ -73,6 +75,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Requests inside the database at once: no more than the engine's pool (5 + 10
+        # overflow), and well under the thread pool's 40, so commits always find a thread.
+        app.state.db_slots = anyio.CapacityLimiter(DB_SLOTS)
         worker = None
         if settings.ledger_worker:
             worker = LedgerWorker(

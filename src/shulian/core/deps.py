@@ -9,15 +9,17 @@ for their own data only), ``StaffUser`` (any staff member) or nothing (public).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from shulian.core.config import Settings
-from shulian.core.db import session_scope
 from shulian.core.errors import Forbidden, Unauthorized
 from shulian.core.security import Principal, Signer
 
@@ -49,15 +51,27 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed when the endpoint returns, rolled back on error.
 
-    Safe methods get a session that does not take SQLite's write lock up front.
+    Safe methods get a session that does not take SQLite's write lock up front. Requests queue
+    for a database slot here, in the event loop, not in the thread pool: a request waiting for a
+    connection or for the writer must not hold a thread that another request needs to commit
+    (with every thread waiting, nothing would commit until a timeout).
     """
     state = request.app.state
     factory = state.read_sessionmaker if request.method in SAFE_METHODS else state.sessionmaker
-    with session_scope(factory) as session:
-        yield session
+    slots: anyio.CapacityLimiter | None = getattr(state, "db_slots", None)
+    async with slots if slots is not None else contextlib.nullcontext():
+        session = factory()
+        try:
+            yield session
+            await run_in_threadpool(session.commit)
+        except BaseException:
+            await run_in_threadpool(session.rollback)
+            raise
+        finally:
+            await run_in_threadpool(session.close)
 
 
 def get_now(request: Request) -> datetime:
