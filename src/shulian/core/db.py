@@ -69,7 +69,6 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
 
 
 SQLITE_BUSY_SECONDS = 30
-_HOLDS_WRITER = "shulian_holds_writer"
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -89,27 +88,51 @@ def _configure_sqlite(engine: Engine) -> None:
     # engine first queue on a lock of our own, handed over the moment a transaction ends; the
     # busy timeout still arbitrates between processes (a CLI import beside ``serve``).
     writer = threading.Lock()
+    holders: set[int] = set()  # ids of the DBAPI connections holding ``writer``
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # A writer takes the lock up front (IMMEDIATE), so two writers queue instead of failing
         # on a lock upgrade; read-only units of work begin DEFERRED.
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        if mode == "IMMEDIATE" and not conn.info.get(_HOLDS_WRITER):
-            conn.info[_HOLDS_WRITER] = writer.acquire(timeout=SQLITE_BUSY_SECONDS)
+        dbapi = conn.connection.dbapi_connection
+        if (
+            mode == "IMMEDIATE"
+            and id(dbapi) not in holders
+            and writer.acquire(timeout=SQLITE_BUSY_SECONDS)
+        ):
+            holders.add(id(dbapi))
         try:
             conn.exec_driver_sql(f"BEGIN {mode}")
         except BaseException:
-            _release(conn.info)
+            _release(dbapi)
             raise
 
-    def _release(info: dict[str, Any]) -> None:
-        if info.pop(_HOLDS_WRITER, False):
+    def _release(dbapi: Any) -> None:
+        if id(dbapi) in holders:
+            holders.discard(id(dbapi))
             writer.release()
 
-    event.listen(engine, "commit", lambda conn: _release(conn.info))
-    event.listen(engine, "rollback", lambda conn: _release(conn.info))
-    event.listen(engine.pool, "checkin", lambda _dbapi, record: _release(record.info))
+    # Handed over once SQLite has committed (not before: the next writer would meet SQLite's
+    # lock still held and fall into the sleeping busy handler while holding ours).
+    dialect = engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def do_commit(dbapi: Any) -> None:
+        try:
+            commit(dbapi)
+        finally:
+            _release(dbapi)
+
+    def do_rollback(dbapi: Any) -> None:
+        try:
+            rollback(dbapi)
+        finally:
+            _release(dbapi)
+
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+    event.listen(engine.pool, "checkin", lambda dbapi, _record: _release(dbapi))
 
 
 def make_sessionmaker(engine: Engine, *, readonly: bool = False) -> sessionmaker[Session]:

@@ -141,9 +141,15 @@ def append_events(
 
 
 def catch_up(
-    factory: sessionmaker[Session], *, secret: str, now: datetime, batch_size: int = 2000
+    factory: sessionmaker[Session],
+    *,
+    secret: str,
+    now: datetime,
+    batch_size: int = 2000,
+    max_batches: int | None = None,
 ) -> int:
-    """Append every event the ledger has not seen yet; safe to run in several processes."""
+    """Append every event the ledger has not seen yet (or ``max_batches`` batches of them);
+    safe to run in several processes. Returns how many events were appended."""
     pseudonyms = leaf_codec.Pseudonymizer(secret)
     return consume_batches(
         factory,
@@ -151,6 +157,7 @@ def catch_up(
         lambda session, batch: append_events(session, batch, pseudonyms),
         now=now,
         batch_size=batch_size,
+        max_batches=max_batches,
     )
 
 
