@@ -130,8 +130,8 @@ def _configure_sqlite(engine: Engine) -> None:
         finally:
             _release(dbapi)
 
-    dialect.do_commit = do_commit  # type: ignore[method-assign]
-    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+    dialect.do_commit = do_commit  # type: ignore[method-assign,assignment]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign,assignment]
     event.listen(engine.pool, "checkin", lambda dbapi, _record: _release(dbapi))
 
 
