@@ -262,6 +262,8 @@ def over_http(args: argparse.Namespace, url: str) -> None:
             mine_out, mine_in = [], []
             mine = pool[i :: args.clients][:20]
             rng = random.Random(i)
+            if args.pace:  # desks are not synchronised: each starts at its own moment
+                time.sleep(args.pace * rng.random())
             with httpx.Client(base_url=base, timeout=60, headers=headers) as c:
                 k = 0
                 while time.perf_counter() < end:
@@ -327,6 +329,7 @@ def main() -> int:
     ap.add_argument("--items", type=int, default=1_000_000)
     ap.add_argument("--holds", type=int, default=100_000)
     ap.add_argument("--skip-http", action="store_true")
+    ap.add_argument("--skip-in-process", action="store_true")
     ap.add_argument("--pace", type=float, default=0.0, help="seconds between a desk's pairs")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -345,7 +348,8 @@ def main() -> int:
     if args.picklist:
         picklist(args, url)
         return 0
-    in_process(args, url)
+    if not args.skip_in_process:
+        in_process(args, url)
     if not args.skip_http:
         over_http(args, url)
     return 0
