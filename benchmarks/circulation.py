@@ -175,10 +175,8 @@ def in_process(args: argparse.Namespace, url: str) -> None:
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
     with session_scope(factory) as s:
-        readers = list(s.scalars(select(Hold.reader_id).limit(0))) or list(range(1, 51))
         barcodes = list(s.scalars(select(Item.barcode).where(Item.branch_code == "CEN").limit(200)))
-    del readers
-    reader_ids = list(range(1, 51))
+    reader_ids = list(range(1, args.clients + 1))  # the readers seed() registered
     pairs_in_process(factory, 2, reader_ids, barcodes)  # warm up
     signer = load_or_create_signer(args.work / "ledger", "bench.local/ledger")
     secret = "bench-secret"  # noqa: S105

@@ -20,7 +20,7 @@ from shulian.circulation.errors import (
     NothingToHold,
     NotYourHold,
 )
-from shulian.circulation.models import Notice
+from shulian.circulation.models import Hold, HoldStatus, Notice
 from shulian.circulation.schemas import RuleFields
 from tests.conftest import NOW
 from tests.factories.catalog import make_item, make_record
@@ -126,7 +126,8 @@ class TestTrapping:
         assert circ.expire_holds(session, now=NOW + timedelta(days=7)) == 0  # within 7 days
         assert circ.expire_holds(session, now=NOW + timedelta(days=9)) == 1
         mine = circ.reader_account(session, reader_id=lib.readers[1].id, now=NOW).holds
-        assert mine == [] and first.id
+        assert mine == []
+        assert session.get(Hold, first.id).status is HoldStatus.EXPIRED  # type: ignore[union-attr]
         theirs = circ.reader_account(session, reader_id=lib.readers[2].id, now=NOW).holds[0]
         assert (theirs.id, theirs.status) == (second.id, "ready")
 

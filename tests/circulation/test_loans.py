@@ -28,6 +28,7 @@ from shulian.circulation.errors import (
     RenewalLimitReached,
     TypeLoanLimitReached,
 )
+from shulian.circulation.models import Hold, HoldStatus
 from shulian.circulation.schemas import RuleFields
 from shulian.core.events import Event
 from tests.conftest import NOW
@@ -257,7 +258,8 @@ class TestItemHeldForAnother:
         loan = lend(session, lib, barcode, reader=lib.readers[1].id)
         assert loan.barcode == barcode
         account = circ.reader_account(session, reader_id=lib.readers[1].id, now=NOW)
-        assert account.holds == [] and hold.id  # fulfilled holds leave the list
+        assert account.holds == []  # fulfilled holds leave the list
+        assert session.get(Hold, hold.id).status is HoldStatus.FULFILLED  # type: ignore[union-attr]
 
     def test_an_item_level_hold_keeps_that_copy_for_its_reader(self, session: Session) -> None:
         lib = make_library(session)

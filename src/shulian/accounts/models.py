@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Enum, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shulian.core.db import Base, UTCDateTime
+from shulian.core.db import Base, UTCDateTime, enum_column
 
 
 class ReaderStatus(enum.StrEnum):
@@ -38,14 +38,7 @@ class Reader(Base):
     phone: Mapped[str] = mapped_column(String(40), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
     home_branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
-    status: Mapped[ReaderStatus] = mapped_column(
-        Enum(
-            ReaderStatus,
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    status: Mapped[ReaderStatus] = mapped_column(enum_column(ReaderStatus))
     expires_on: Mapped[date] = mapped_column(Date)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     auth_version: Mapped[int] = mapped_column(Integer, default=1)

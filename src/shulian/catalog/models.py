@@ -9,7 +9,6 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     Boolean,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -19,13 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shulian.core.db import Base, UTCDateTime
-
-
-def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
+from shulian.core.db import Base, UTCDateTime, enum_column
 
 
 class RecordStatus(enum.StrEnum):
@@ -55,7 +48,7 @@ class Record(Base):
     __tablename__ = "records"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    status: Mapped[RecordStatus] = mapped_column(_enum(RecordStatus), index=True)
+    status: Mapped[RecordStatus] = mapped_column(enum_column(RecordStatus), index=True)
     title: Mapped[str] = mapped_column(String(1000))
     other_titles: Mapped[list[str]] = mapped_column(JSON, default=list)
     responsibility: Mapped[str | None] = mapped_column(String(1000))
@@ -124,7 +117,7 @@ class Item(Base):
     position: Mapped[int | None] = mapped_column(Integer)
     call_number: Mapped[str | None] = mapped_column(String(200))
     item_type: Mapped[str] = mapped_column(String(32), default="book")
-    status: Mapped[ItemStatus] = mapped_column(_enum(ItemStatus), index=True)
+    status: Mapped[ItemStatus] = mapped_column(enum_column(ItemStatus), index=True)
     price_cents: Mapped[int | None] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -144,7 +137,7 @@ class DigitalResource(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[DigitalKind] = mapped_column(_enum(DigitalKind))
+    kind: Mapped[DigitalKind] = mapped_column(enum_column(DigitalKind))
     label: Mapped[str] = mapped_column(String(200))
     url: Mapped[str | None] = mapped_column(String(1000))
     file_name: Mapped[str | None] = mapped_column(String(300))  # under data_dir/digital/
@@ -168,7 +161,7 @@ class ImportJob(Base):
     file_name: Mapped[str] = mapped_column(String(500))
     file_sha256: Mapped[str] = mapped_column(String(64), index=True)
     format: Mapped[str] = mapped_column(String(20))
-    status: Mapped[ImportStatus] = mapped_column(_enum(ImportStatus))
+    status: Mapped[ImportStatus] = mapped_column(enum_column(ImportStatus))
     publish: Mapped[bool] = mapped_column(Boolean, default=False)
     branch_code: Mapped[str | None] = mapped_column(String(32))
     position: Mapped[int] = mapped_column(Integer, default=0)

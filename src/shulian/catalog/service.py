@@ -645,6 +645,10 @@ def titles_of(session: Session, record_ids: Iterable[int]) -> dict[int, str]:
     return out
 
 
+def title_of(session: Session, record_id: int) -> str:
+    return titles_of(session, [record_id]).get(record_id, "")
+
+
 @dataclass(frozen=True)
 class CopyRow:
     item_id: int

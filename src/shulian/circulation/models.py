@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -21,11 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shulian.core.db import Base, UTCDateTime
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+from shulian.core.db import Base, UTCDateTime, enum_column
 
 
 class LoanRule(Base):
@@ -139,7 +134,7 @@ class Hold(Base):
     item_id: Mapped[int | None] = mapped_column(Integer)  # a hold on one specific copy
     reader_id: Mapped[int | None] = mapped_column(ForeignKey("readers.id"))
     pickup_branch: Mapped[str] = mapped_column(String(32))
-    status: Mapped[HoldStatus] = mapped_column(_enum(HoldStatus))
+    status: Mapped[HoldStatus] = mapped_column(enum_column(HoldStatus))
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     trapped_item_id: Mapped[int | None] = mapped_column(Integer)
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -170,7 +165,7 @@ class Transit(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     from_branch: Mapped[str] = mapped_column(String(32))
     to_branch: Mapped[str] = mapped_column(String(32), index=True)
-    reason: Mapped[TransitReason] = mapped_column(_enum(TransitReason))
+    reason: Mapped[TransitReason] = mapped_column(enum_column(TransitReason))
     hold_id: Mapped[int | None] = mapped_column(Integer)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -192,7 +187,7 @@ class Fine(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     reader_id: Mapped[int] = mapped_column(ForeignKey("readers.id"))
     loan_id: Mapped[int | None] = mapped_column(Integer, unique=True)
-    kind: Mapped[FineKind] = mapped_column(_enum(FineKind))
+    kind: Mapped[FineKind] = mapped_column(enum_column(FineKind))
     amount_cents: Mapped[int] = mapped_column(Integer, default=0)
     paid_cents: Mapped[int] = mapped_column(Integer, default=0)
     waived_cents: Mapped[int] = mapped_column(Integer, default=0)
@@ -235,7 +230,7 @@ class Notice(Base):
     kind: Mapped[str] = mapped_column(String(20))  # due_soon | overdue | hold_ready
     channel: Mapped[str] = mapped_column(String(20))  # email | webhook
     context: Mapped[dict[str, Any]] = mapped_column(JSON)  # titles, dates; no contact details
-    status: Mapped[NoticeStatus] = mapped_column(_enum(NoticeStatus))
+    status: Mapped[NoticeStatus] = mapped_column(enum_column(NoticeStatus))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_error: Mapped[str] = mapped_column(Text, default="")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shulian.core.db import Base, UTCDateTime
+from shulian.core.db import Base, UTCDateTime, enum_column
 
 
 class BranchKind(enum.StrEnum):
@@ -25,11 +25,7 @@ class Branch(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name_zh: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[BranchKind] = mapped_column(
-        Enum(
-            BranchKind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
-        )
-    )
+    kind: Mapped[BranchKind] = mapped_column(enum_column(BranchKind))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"), index=True)
     address: Mapped[str] = mapped_column(String(400), default="")
     phone: Mapped[str] = mapped_column(String(40), default="")

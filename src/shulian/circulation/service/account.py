@@ -3,7 +3,7 @@ its removal, preferences, due-date notices, and the transit lists desks work fro
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ from shulian.circulation.service.common import (
     emit,
     library_tz,
     loan_read,
+    open_loans,
     option,
 )
 from shulian.consortium import service as consortium_service
@@ -58,7 +59,7 @@ def preferences(session: Session, reader_id: int) -> ReaderPreference:
             keep_history=False,
             notify_email=True,
             notify_webhook=False,
-            updated_at=datetime(1970, 1, 1).astimezone(),
+            updated_at=datetime(1970, 1, 1, tzinfo=UTC),  # never saved: set on update
         )
     return pref
 
@@ -66,13 +67,7 @@ def preferences(session: Session, reader_id: int) -> ReaderPreference:
 def reader_account(session: Session, *, reader_id: int, now: datetime) -> AccountRead:
     """Everything "my library" shows. Raises: ReaderNotFound."""
     accounts_service.get_reader(session, reader_id)
-    loans = list(
-        session.scalars(
-            select(Loan)
-            .where(Loan.reader_id == reader_id, Loan.returned_at.is_(None))
-            .order_by(Loan.due_at)
-        )
-    )
+    loans = open_loans(session, reader_id)
     open_fines = list(
         session.scalars(
             select(Fine)

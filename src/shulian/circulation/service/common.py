@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from shulian.accounts import service as accounts_service
 from shulian.circulation.errors import CardExpired, FinesOverLimit, ReaderBlocked
-from shulian.circulation.models import CirculationOption, Fine, Hold, Loan
+from shulian.circulation.models import CirculationOption, Fine, Hold, Loan, Transit
 from shulian.circulation.policy import Terms, local_date
 from shulian.circulation.schemas import LoanRead
 from shulian.core import events
@@ -162,4 +162,21 @@ def loan_read(
 def open_loan_of_item(session: Session, item_id: int) -> Loan | None:
     return session.scalars(
         select(Loan).where(Loan.item_id == item_id, Loan.returned_at.is_(None))
+    ).first()
+
+
+def open_loans(session: Session, reader_id: int) -> list[Loan]:
+    """The reader's loans not yet returned, soonest due first."""
+    return list(
+        session.scalars(
+            select(Loan)
+            .where(Loan.reader_id == reader_id, Loan.returned_at.is_(None))
+            .order_by(Loan.due_at)
+        )
+    )
+
+
+def open_transit(session: Session, item_id: int) -> Transit | None:
+    return session.scalars(
+        select(Transit).where(Transit.item_id == item_id, Transit.received_at.is_(None))
     ).first()

@@ -272,7 +272,7 @@ def make_ready(session: Session, hold: Hold, item: Item, *, actor: str, now: dat
         },
     )
     if hold.reader_id is not None:
-        title = catalog_service.titles_of(session, [hold.record_id]).get(hold.record_id, "")
+        title = catalog_service.title_of(session, hold.record_id)
         notices.enqueue(
             session,
             reader_id=hold.reader_id,

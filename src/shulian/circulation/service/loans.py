@@ -23,7 +23,7 @@ from shulian.circulation.errors import (
     RenewalLimitReached,
     TypeLoanLimitReached,
 )
-from shulian.circulation.models import Hold, HoldStatus, Loan, Transit
+from shulian.circulation.models import Hold, HoldStatus, Loan
 from shulian.circulation.schemas import (
     CheckinRead,
     ItemCirculationRead,
@@ -39,6 +39,8 @@ from shulian.circulation.service.common import (
     loan_read,
     loan_state,
     open_loan_of_item,
+    open_loans,
+    open_transit,
     reader_ref,
 )
 from shulian.consortium import service as consortium_service
@@ -128,7 +130,7 @@ def check_out(
             "states": {f"loan:{loan.id}": loan_state(loan), f"item:{item.id}": item_digest},
         },
     )
-    title = catalog_service.titles_of(session, [item.record_id]).get(item.record_id, "")
+    title = catalog_service.title_of(session, item.record_id)
     return loan_read(loan, barcode=item.barcode, title=title, now=now)
 
 
@@ -154,9 +156,7 @@ def check_in(
         session.flush()
         fine_cents = fines.settle_overdue(session, loan, now=now, actor=actor)
         states[f"loan:{loan.id}"] = loan_state(loan)
-    transit = session.scalars(
-        select(Transit).where(Transit.item_id == item.id, Transit.received_at.is_(None))
-    ).first()
+    transit = open_transit(session, item.id)
     if transit is not None:
         transit.received_at = now
         if transit.hold_id is not None:
@@ -190,7 +190,7 @@ def check_in(
             "states": states,
         },
     )
-    title = catalog_service.titles_of(session, [item.record_id]).get(item.record_id, "")
+    title = catalog_service.title_of(session, item.record_id)
     return CheckinRead(
         barcode=item.barcode,
         title=title,
@@ -252,20 +252,14 @@ def renew(session: Session, *, reader_id: int, barcode: str, actor: str, now: da
             "states": {f"loan:{loan.id}": loan_state(loan)},
         },
     )
-    title = catalog_service.titles_of(session, [item.record_id]).get(item.record_id, "")
+    title = catalog_service.title_of(session, item.record_id)
     return loan_read(loan, barcode=item.barcode, title=title, now=now)
 
 
 def renew_all(session: Session, *, reader_id: int, actor: str, now: datetime) -> RenewAllRead:
     """Renew every loan that may be renewed; each refusal is reported, none stops the rest."""
     accounts_service.get_reader(session, reader_id)
-    loans = list(
-        session.scalars(
-            select(Loan)
-            .where(Loan.reader_id == reader_id, Loan.returned_at.is_(None))
-            .order_by(Loan.due_at)
-        )
-    )
+    loans = open_loans(session, reader_id)
     items = catalog_service.items_by_id(session, [ln.item_id for ln in loans])
     renewed, refused = [], []
     for ln in loans:
@@ -288,10 +282,8 @@ def item_status(
     Raises: ItemNotFound."""
     item = catalog_service.get_item(session, barcode)
     loan = open_loan_of_item(session, item.id)
-    transit = session.scalars(
-        select(Transit).where(Transit.item_id == item.id, Transit.received_at.is_(None))
-    ).first()
-    title = catalog_service.titles_of(session, [item.record_id]).get(item.record_id, "")
+    transit = open_transit(session, item.id)
+    title = catalog_service.title_of(session, item.record_id)
     del now
     return ItemCirculationRead(
         barcode=item.barcode,
