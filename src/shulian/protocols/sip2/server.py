@@ -11,8 +11,9 @@ Guards, each a response or a closed connection and never a stuck server:
 - ``max_login_failures`` failed logins close; past ``max_connections`` new ones are closed.
 
 Database work runs in a bounded thread pool, one unit of work per message; messages from one
-kiosk are answered in order, one at a time. On SQLite, writers of the process queue on the
-engine's own writer lock (``core.db``), first come, first served.
+kiosk are answered in order, one at a time. On SQLite, which has one writer at a time anyway,
+writes queue for a single writer thread: waiting in our queue is first come, first served,
+where waiting on SQLite's busy handler means sleeping in growing steps (long tails).
 
 A retransmission (the same bytes with the same sequence number, sent because our answer was
 lost) gets the same answer again, without doing the work twice.
@@ -28,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from shulian.protocols.sip2 import codec
-from shulian.protocols.sip2.handlers import handle, load_translations
+from shulian.protocols.sip2.handlers import HANDLERS, handle, load_translations
 from shulian.protocols.sip2.state import ConnectionState, SessionFactory, Sip2Config
 
 log = logging.getLogger("shulian.sip2")
@@ -59,6 +60,13 @@ class Sip2Server:
         self.ssl_context = ssl_context
         self.executor = ThreadPoolExecutor(
             max_workers=self.config.workers, thread_name_prefix="sip2-db"
+        )
+        bind = factory.kw.get("bind")
+        single_writer = bind is not None and bind.dialect.name == "sqlite"
+        self.write_executor = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="sip2-writer")
+            if single_writer
+            else self.executor
         )
         self.connections = 0
         self._writers: set[asyncio.StreamWriter] = set()
@@ -95,6 +103,7 @@ class Sip2Server:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 5)
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.write_executor.shutdown(wait=False, cancel_futures=True)
 
     async def _serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -190,7 +199,9 @@ class Sip2Server:
         if request.code in NO_DATABASE:
             response = call()
         else:
-            response = await asyncio.get_running_loop().run_in_executor(self.executor, call)
+            writes = request.code in HANDLERS and HANDLERS[request.code][1] and state.kiosk
+            executor = self.write_executor if writes else self.executor
+            response = await asyncio.get_running_loop().run_in_executor(executor, call)
         data = codec.encode(
             response,
             encoding=state.kiosk.encoding if state.kiosk else encoding,
