@@ -270,45 +270,87 @@ def ledger_proof(
     console.print_json(proof.model_dump_json())
 
 
-@ledger_app.command("verify")
-def ledger_verify() -> None:
-    """Recompute the tree from the stored leaves and check every leaf against its event, every
-    stored hash and every checkpoint's signature and root. Exits 1 with a report on any problem."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-    from sqlalchemy import func, select
+def _audit_sources() -> list[Any]:
+    """Every table the ledger audit replays, with the domain function that digests its rows."""
+    from shulian.accounts import service as accounts_service
+    from shulian.catalog import service as catalog_service
+    from shulian.circulation import service as circulation_service
+    from shulian.ledger.audit import StateSource
 
-    from shulian.ledger import service as ledger_service
-    from shulian.ledger.models import LedgerLeaf
+    return [
+        StateSource("record", "records", catalog_service.audit_record_states),
+        StateSource("item", "items", catalog_service.audit_item_states),
+        StateSource("reader", "readers", accounts_service.audit_reader_states),
+        StateSource("loan", "loans", circulation_service.audit_loan_states),
+        StateSource("hold", "holds", circulation_service.audit_hold_states),
+        StateSource("fine", "fines", circulation_service.audit_fine_states),
+    ]
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    tables: Annotated[
+        bool,
+        typer.Option(
+            help="Also replay the events against the records, items, readers, "
+            "loans, holds and fines tables."
+        ),
+    ] = True,
+) -> None:
+    """Recompute the tree from the stored leaves and check every leaf against its event, every
+    stored hash and every checkpoint's signature and root; then replay the events against the
+    tables, naming any row changed, deleted or added behind the platform's back. The outcome is
+    kept for the staff ledger page. Exits 1 with a report on any problem."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from shulian.ledger import audit
 
     settings = _settings()
-    with (
-        _database(settings) as engine,
-        session_scope(make_sessionmaker(engine, readonly=True)) as session,
-    ):
-        total = session.scalar(select(func.count()).select_from(LedgerLeaf)) or 0
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-        ) as bar:
-            task = bar.add_task("Verifying the ledger", total=total)
-            report = ledger_service.verify_tree(
+    started = utcnow()
+    with _database(settings) as engine:
+        with session_scope(make_sessionmaker(engine, readonly=True)) as session:
+            total = audit.leaf_count(session)
+        with (
+            session_scope(make_sessionmaker(engine, readonly=True)) as session,
+            Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
+            ) as bar,
+        ):
+            tasks = {"leaves": bar.add_task("Verifying the ledger's leaves", total=total)}
+
+            def progress(stage: str, done: int) -> None:
+                if stage not in tasks:
+                    label = {"events": "Replaying newer events", "rows": "Checking table rows"}
+                    tasks[stage] = bar.add_task(label.get(stage, stage), total=None)
+                bar.update(tasks[stage], completed=done)
+
+            report = audit.verify(
                 session,
                 verifier=_ledger_signer(settings).verifier,
                 secret=settings.secret(),
-                progress=lambda n: bar.update(task, completed=n),
+                sources=_audit_sources() if tables else (),
+                progress=progress,
+            )
+        with session_scope(make_sessionmaker(engine)) as session:
+            audit.record_audit(
+                session, report, started_at=started, finished_at=utcnow(), started_by="cli"
             )
     if report.ok:
         console.print(
-            f"[green]Ledger verified:[/] {report.leaves} leaves, {report.checkpoints} checkpoints."
+            f"[green]Ledger verified:[/] {report.leaves} leaves, {report.checkpoints} "
+            f"checkpoints, {report.rows_checked} table rows."
         )
         return
-    table = Table("where", "problem", title=f"{len(report.problems)} problems")
+    table = Table("where", "problem", title=f"{report.problem_count} problems")
     for p in report.problems[:200]:
         table.add_row(p.where, p.problem)
     console.print(table)
+    if report.problem_count > 200:
+        console.print(f"... and {report.problem_count - 200} more.")
     raise typer.Exit(1)
 
 

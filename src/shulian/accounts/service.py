@@ -5,6 +5,7 @@ Events carry ids and codes only; a reader's name, phone and e-mail never enter t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select
@@ -56,6 +57,33 @@ QR_PREFIX = "SLR1."
 # --- readers -----------------------------------------------------------------------------
 
 
+def reader_state(reader: Reader) -> str:
+    """The digest of what a reader row says (card, name, contacts, category, branch, status,
+    expiry) as the reader's events carry it, for the ledger audit. It covers personal data, so the
+    ledger keys it under the library secret before it enters a leaf (``ledger.leaf``); the
+    password hash and login counters are not covered: they change without events."""
+    return events.state_digest(
+        {
+            "card": reader.card_number,
+            "name": reader.name,
+            "category": reader.category_code,
+            "phone": reader.phone,
+            "email": reader.email,
+            "branch": reader.home_branch_id,
+            "status": reader.status.value,
+            "expires": reader.expires_on.isoformat(),
+        }
+    )
+
+
+def audit_reader_states(session: Session) -> Iterator[tuple[int, str]]:
+    """(id, state digest) of every reader row, for the ledger audit's replay."""
+    for reader in session.scalars(
+        select(Reader).order_by(Reader.id).execution_options(yield_per=2000)
+    ):
+        yield reader.id, reader_state(reader)
+
+
 def register_reader(session: Session, *, data: ReaderCreate, actor: str, now: datetime) -> Reader:
     """Register a reader at a home branch.
 
@@ -88,7 +116,11 @@ def register_reader(session: Session, *, data: ReaderCreate, actor: str, now: da
         actor=actor,
         branch=branch.code,
         subject=f"reader:{reader.id}",
-        payload={"category": reader.category_code, "expires_on": reader.expires_on.isoformat()},
+        payload={
+            "category": reader.category_code,
+            "expires_on": reader.expires_on.isoformat(),
+            "states": {f"reader:{reader.id}": reader_state(reader)},
+        },
     )
     return reader
 
@@ -126,7 +158,11 @@ def update_reader(
         actor=actor,
         branch=branch_code,
         subject=f"reader:{reader.id}",
-        payload={"fields": sorted(data.model_dump(exclude_unset=True)), "values": public},
+        payload={
+            "fields": sorted(data.model_dump(exclude_unset=True)),
+            "values": public,
+            "states": {f"reader:{reader.id}": reader_state(reader)},
+        },
     )
     return reader
 

@@ -11,7 +11,7 @@ Only published records are visible to readers. Whoever entered a record cannot a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -106,6 +106,29 @@ def item_state(item: Item) -> str:
             "price": [item.price_cents, item.currency],
         }
     )
+
+
+def audit_record_states(session: Session, *, chunk: int = 2000) -> Iterator[tuple[int, str]]:
+    """(id, state digest) of every record row, for the ledger audit's replay."""
+    last = 0
+    while True:
+        records = list(
+            session.scalars(select(Record).where(Record.id > last).order_by(Record.id).limit(chunk))
+        )
+        if not records:
+            return
+        ids = [r.id for r in records]
+        people, isbns = contributors_of(session, ids), isbns_of(session, ids)
+        for r in records:
+            contributors = [(c.name, c.role, c.corporate) for c in people.get(r.id, [])]
+            yield r.id, record_state(_record_values(r), contributors, isbns.get(r.id, []))
+        last = ids[-1]
+
+
+def audit_item_states(session: Session) -> Iterator[tuple[int, str]]:
+    """(id, state digest) of every item row, for the ledger audit's replay."""
+    for item in session.scalars(select(Item).order_by(Item.id).execution_options(yield_per=5000)):
+        yield item.id, item_state(item)
 
 
 def _record_event(

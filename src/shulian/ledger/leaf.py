@@ -10,6 +10,11 @@ Every ``reader:<id>`` in the actor, the subject or any string of the payload bec
 shows *that* a reader borrowed, never *who*, and erasing a reader's personal data leaves the tree
 intact. Services refer to readers in payloads only as ``reader:<id>`` strings, so this one rule
 covers them all.
+
+A payload's ``states`` map (row key -> digest of the row after the change, which the audit
+replays) may name a reader row; that digest covers the reader's name and contacts, so it enters
+the leaf keyed as well: ``HMAC(secret, key || digest)``, and nobody can test a guess of a reader's
+name against a published leaf.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import hashlib
 import hmac
 import json
 import re
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from shulian.core.events import Event
@@ -38,6 +43,13 @@ class Pseudonymizer:
     def text(self, value: str) -> str:
         return _READER.sub(lambda m: self.reader(m.group(1)), value)
 
+    def state(self, key: str, digest: Any) -> Any:
+        """A row's state digest as a leaf shows it: keyed when the row is a reader's."""
+        if not key.startswith("reader:") or not isinstance(digest, str):
+            return digest
+        mac = hmac.new(self._key, f"state:{key}:{digest}".encode(), hashlib.sha256)
+        return mac.hexdigest()[:32]
+
     def value(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.text(value)
@@ -50,15 +62,43 @@ class Pseudonymizer:
 
 def encode(event: Event, pseudonyms: Pseudonymizer) -> bytes:
     """The leaf bytes of ``event``; the same event always encodes to the same bytes."""
+    return encode_fields(
+        pseudonyms,
+        seq=event.seq,
+        type=event.type,
+        at=event.occurred_at,
+        actor=event.actor,
+        branch=event.branch,
+        subject=event.subject,
+        payload=event.payload,
+    )
+
+
+def encode_fields(
+    pseudonyms: Pseudonymizer,
+    *,
+    seq: int,
+    type: str,
+    at: datetime,
+    actor: str | None,
+    branch: str | None,
+    subject: str | None,
+    payload: dict[str, Any] | None,
+) -> bytes:
+    """:func:`encode` from an event's columns (the audit reads them without ORM objects)."""
+    payload = payload or {}
+    states = payload.get("states")
+    if isinstance(states, dict) and any(str(k).startswith("reader:") for k in states):
+        payload = {**payload, "states": {k: pseudonyms.state(k, v) for k, v in states.items()}}
     doc = {
         "v": VERSION,
-        "seq": event.seq,
-        "type": event.type,
-        "at": event.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "actor": pseudonyms.value(event.actor),
-        "branch": event.branch,
-        "subject": pseudonyms.value(event.subject),
-        "payload": pseudonyms.value(event.payload or {}),
+        "seq": seq,
+        "type": type,
+        "at": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "actor": pseudonyms.value(actor),
+        "branch": branch,
+        "subject": pseudonyms.value(subject),
+        "payload": pseudonyms.value(payload),
     }
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 

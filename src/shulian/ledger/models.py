@@ -1,5 +1,5 @@
 """Tables of the ledger. Leaves, nodes and checkpoints are append-only and never updated; the
-witnessing tables (peers, witnesses, cosignatures, split views) and the audit runs sit beside them."""
+witnessing tables (peers, witnesses, cosignatures, split views) and audit runs sit beside them."""
 
 from __future__ import annotations
 

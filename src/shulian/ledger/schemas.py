@@ -55,4 +55,6 @@ class AuditReport(BaseModel):
     ok: bool
     leaves: int
     checkpoints: int
+    rows_checked: int = 0  # table rows replayed against the events
+    problem_count: int = 0  # all problems; ``problems`` lists the first ones
     problems: list[AuditProblem]

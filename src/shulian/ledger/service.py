@@ -3,7 +3,6 @@ consumer and commits batch by batch through ``consume_batches``."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
@@ -22,9 +21,8 @@ from shulian.ledger.errors import (
     NotYetCheckpointed,
 )
 from shulian.ledger.models import LedgerCheckpoint, LedgerLeaf, LedgerNode
-from shulian.ledger.note import Checkpoint, NoteError, Signer, Verifier, open_checkpoint
+from shulian.ledger.note import Checkpoint, Signer, Verifier
 from shulian.ledger.schemas import (
-    AuditProblem,
     AuditReport,
     CheckpointRead,
     ConsistencyProofRead,
@@ -287,139 +285,20 @@ def event_receipt(session: Session, *, seq: int) -> EventReceipt:
 
 # --- audit -------------------------------------------------------------------------------
 
-Progress = Callable[[int], None]
-
 
 def verify_tree(
     session: Session,
     *,
     verifier: Verifier,
     secret: str,
-    progress: Progress | None = None,
+    progress: Callable[[int], None] | None = None,
     chunk: int = 8192,
 ) -> AuditReport:
-    """Recompute the whole tree from the stored leaves and check it against everything stored.
+    """The ledger checked against itself and its events (``audit.verify`` without tables)."""
+    from shulian.ledger import audit
 
-    Finds: a leaf whose bytes no longer match its event (event edited) or whose event is gone
-    (event deleted); a stored leaf hash or subtree hash that is wrong; a gap in the leaves; a
-    checkpoint whose signature fails or whose root is not the recomputed root at its size.
-    """
-    pseudonyms = leaf_codec.Pseudonymizer(secret)
-    problems: list[AuditProblem] = []
-    checkpoints = list(
-        session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size))
-    )
-    pending = list(checkpoints)
-    stack: list[tuple[int, bytes]] = []
-    computed_nodes: dict[merkle.Key, bytes] = {}
-    size = 0
+    def stage(name: str, done: int) -> None:
+        if progress and name == "leaves":
+            progress(done)
 
-    def check_checkpoints_at(n: int) -> None:
-        while pending and pending[0].tree_size == n:
-            cp = pending.pop(0)
-            root = merkle.EMPTY_ROOT if not stack else _fold_stack(stack)
-            _check_checkpoint(cp, root, verifier, problems)
-
-    def flush_nodes() -> None:
-        if not computed_nodes:
-            return
-        stored = DatabaseNodes(session).stored_in_ranges(computed_nodes.keys())
-        for key, h in computed_nodes.items():
-            if stored.get(key) != h:
-                problems.append(
-                    AuditProblem(
-                        where=f"ledger_nodes level={key[0]} idx={key[1]}",
-                        problem="stored subtree hash is wrong"
-                        if key in stored
-                        else "subtree hash missing",
-                    )
-                )
-        computed_nodes.clear()
-
-    check_checkpoints_at(0)
-    stmt = (
-        select(LedgerLeaf, Event)
-        .outerjoin(Event, Event.seq == LedgerLeaf.event_seq)
-        .order_by(LedgerLeaf.idx)
-        .execution_options(yield_per=chunk)
-    )
-    for row, ev in session.execute(stmt):
-        if row.idx != size:
-            problems.append(
-                AuditProblem(
-                    where=f"ledger_leaves idx={size}",
-                    problem=f"leaves jump from {size} to {row.idx}",
-                )
-            )
-            break
-        h = merkle.leaf_hash(row.data)
-        if h != row.leaf_hash:
-            problems.append(
-                AuditProblem(
-                    where=f"ledger_leaves idx={row.idx}",
-                    problem="stored leaf hash does not match the leaf",
-                )
-            )
-        if ev is None:
-            problems.append(
-                AuditProblem(
-                    where=f"events seq={row.event_seq}",
-                    problem="event deleted behind the ledger's back",
-                )
-            )
-        elif leaf_codec.encode(ev, pseudonyms) != row.data:
-            problems.append(
-                AuditProblem(
-                    where=f"events seq={row.event_seq}",
-                    problem="event changed after it entered the ledger",
-                )
-            )
-        for level, idx, parent in _push_leaf(stack, size, h):
-            computed_nodes[(level, idx)] = parent
-        size += 1
-        check_checkpoints_at(size)
-        if size % chunk == 0:
-            flush_nodes()
-            if progress:
-                progress(size)
-    flush_nodes()
-    if progress:
-        progress(size)
-    for cp in pending:
-        problems.append(
-            AuditProblem(
-                where=f"ledger_checkpoints tree_size={cp.tree_size}",
-                problem=f"checkpoint is beyond the {size} stored leaves",
-            )
-        )
-    return AuditReport(
-        ok=not problems, leaves=size, checkpoints=len(checkpoints), problems=problems
-    )
-
-
-def _fold_stack(stack: Sequence[tuple[int, bytes]]) -> bytes:
-    acc = stack[-1][1]
-    for _, h in reversed(stack[:-1]):
-        acc = merkle.node_hash(h, acc)
-    return acc
-
-
-def _check_checkpoint(
-    cp: LedgerCheckpoint, root: bytes, verifier: Verifier, problems: list[AuditProblem]
-) -> None:
-    where = f"ledger_checkpoints tree_size={cp.tree_size}"
-    try:
-        parsed = open_checkpoint(cp.note, verifier)
-    except NoteError as exc:
-        problems.append(AuditProblem(where=where, problem=str(exc)))
-        return
-    if parsed.size != cp.tree_size or parsed.root != cp.root_hash:
-        problems.append(AuditProblem(where=where, problem="signed note and stored row disagree"))
-    if parsed.root != root:
-        problems.append(
-            AuditProblem(
-                where=where,
-                problem=f"signed root {base64.b64encode(parsed.root).decode()} is not the "
-                "recomputed root",
-            )
-        )
+    return audit.verify(session, verifier=verifier, secret=secret, progress=stage, chunk=chunk)

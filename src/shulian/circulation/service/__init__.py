@@ -12,6 +12,11 @@ from shulian.circulation.service.account import (
     set_preferences,
     transits,
 )
+from shulian.circulation.service.audit import (
+    audit_fine_states,
+    audit_hold_states,
+    audit_loan_states,
+)
 from shulian.circulation.service.common import balance, library_tz
 from shulian.circulation.service.fines import accrue_fines, pay, waive
 from shulian.circulation.service.holds import (
@@ -37,6 +42,9 @@ from shulian.circulation.service.rules import (
 __all__ = [
     "accrue_fines",
     "anonymise_history",
+    "audit_fine_states",
+    "audit_hold_states",
+    "audit_loan_states",
     "balance",
     "cancel_hold",
     "check_in",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shulian.accounts import service as accounts_service
@@ -27,6 +27,7 @@ from shulian.circulation.service.common import (
     emit,
     library_tz,
     loan_read,
+    loan_state,
     open_loans,
     option,
 )
@@ -152,20 +153,23 @@ def anonymise_history(session: Session, *, now: datetime, actor: str = "system")
     cutoff = now - timedelta(days=int(option(session, "history_days")))
     keepers = select(ReaderPreference.reader_id).where(ReaderPreference.keep_history.is_(True))
     owing = select(Fine.loan_id).where(Fine.closed.is_(False), Fine.loan_id.is_not(None))
-    result = session.execute(
-        update(Loan)
-        .where(
-            Loan.returned_at.is_not(None),
-            Loan.returned_at < cutoff,
-            Loan.reader_id.is_not(None),
-            Loan.reader_id.not_in(keepers),
-            Loan.id.not_in(owing),
+    loans = list(
+        session.scalars(
+            select(Loan)
+            .where(
+                Loan.returned_at.is_not(None),
+                Loan.returned_at < cutoff,
+                Loan.reader_id.is_not(None),
+                Loan.reader_id.not_in(keepers),
+                Loan.id.not_in(owing),
+            )
+            .order_by(Loan.id)
         )
-        .values(reader_id=None)
-        .execution_options(synchronize_session=False)
     )
-    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
-    if count:
+    for loan in loans:
+        loan.reader_id = None
+    session.flush()
+    if loans:
         emit(
             session,
             type="circulation.history.anonymised",
@@ -173,9 +177,14 @@ def anonymise_history(session: Session, *, now: datetime, actor: str = "system")
             actor=actor,
             branch=None,
             subject="loans",
-            payload={"loans": count, "returned_before": cutoff.isoformat()},
+            payload={
+                "loans": len(loans),
+                "returned_before": cutoff.isoformat(),
+                # The unlinked loans' new states, so the audit can tell this from tampering.
+                "states": {f"loan:{loan.id}": loan_state(loan) for loan in loans},
+            },
         )
-    return count
+    return len(loans)
 
 
 def queue_due_notices(session: Session, *, now: datetime) -> int:
