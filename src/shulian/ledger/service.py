@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,11 +49,14 @@ class DatabaseNodes:
                 select(LedgerLeaf.idx, LedgerLeaf.leaf_hash).where(LedgerLeaf.idx.in_(leaves))
             )
             out.update(((0, idx), h) for idx, h in rows)
-        inner = [k for k in keys if k[0] > 0]
-        if inner:
+        inner = sorted(k for k in keys if k[0] > 0)
+        # (level = ? AND idx = ?) OR ...: SQLite answers a row-value IN with a full scan of the
+        # nodes, but each OR term with a primary-key lookup (PostgreSQL does both well).
+        for start in range(0, len(inner), 200):
+            part = inner[start : start + 200]
             node_rows = self.session.execute(
                 select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash).where(
-                    tuple_(LedgerNode.level, LedgerNode.idx).in_(inner)
+                    or_(*(and_(LedgerNode.level == lv, LedgerNode.idx == i) for lv, i in part))
                 )
             )
             out.update(((level, idx), h) for level, idx, h in node_rows)
@@ -220,17 +223,11 @@ def leaf(session: Session, index: int) -> LeafRead:
     )
 
 
-def _checkpointed_size(session: Session, size: int | None) -> int:
-    if size is not None:
-        return size
-    latest = latest_checkpoint(session)
-    return latest.tree_size if latest else 0
-
-
 def inclusion_proof(session: Session, *, index: int, size: int | None = None) -> InclusionProofRead:
     """The proof that leaf ``index`` is in the tree of ``size`` leaves (default: the latest
     checkpoint's). Raises: InvalidProofRequest, LeafNotFound."""
-    n = _checkpointed_size(session, size)
+    latest = latest_checkpoint(session)
+    n = size if size is not None else (latest.tree_size if latest else 0)
     current = tree_size(session)
     if index < 0 or index >= current:
         raise LeafNotFound(index, current)
@@ -245,7 +242,9 @@ def inclusion_proof(session: Session, *, index: int, size: int | None = None) ->
         tree_size=n,
         leaf_hash=row.leaf_hash.hex(),
         proof=[p.hex() for p in proof],
-        root_hash=root_hash(session, n).hex(),
+        root_hash=(
+            latest.root_hash if latest and latest.tree_size == n else root_hash(session, n)
+        ).hex(),
     )
 
 
