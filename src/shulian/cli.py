@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -296,6 +297,9 @@ def ledger_verify(
             "loans, holds and fines tables."
         ),
     ] = True,
+    workers: Annotated[
+        int, typer.Option(help="Processes that recompute the tree (default: one per core).")
+    ] = 0,
 ) -> None:
     """Recompute the tree from the stored leaves and check every leaf against its event, every
     stored hash and every checkpoint's signature and root; then replay the events against the
@@ -334,6 +338,8 @@ def ledger_verify(
                 secret=settings.secret(),
                 sources=_audit_sources() if tables else (),
                 progress=progress,
+                workers=workers or os.cpu_count() or 1,
+                database_url=settings.effective_database_url,
             )
         with session_scope(make_sessionmaker(engine)) as session:
             audit.record_audit(

@@ -20,6 +20,7 @@ from shulian.catalog.schemas import RecordUpdate
 from shulian.circulation import service as circ
 from shulian.cli import _audit_sources
 from shulian.cli import app as cli
+from shulian.core import events
 from shulian.core.db import make_engine, make_sessionmaker, session_scope
 from shulian.core.events import Event
 from shulian.ledger import audit, service
@@ -216,3 +217,72 @@ class TestCommand:
                 assert last.rows_checked > 3000 and last.started_by == "cli"
         finally:
             engine.dispose()
+
+
+def _grow(session: Session, signer: Signer, steps: tuple[int, ...]) -> None:
+    """Events in batches of ``steps``, a checkpoint after each: checkpoints fall inside spans,
+    on their edges, and at sizes that are not powers of two."""
+    n = 0
+    for step in steps:
+        for _ in range(step):
+            n += 1
+            events.record(
+                session, type="test.lent", now=NOW, actor="staff:1", branch="CEN",
+                subject=f"loan:{n}", payload={"reader": f"reader:{n % 5}", "n": n},
+            )  # fmt: skip
+        session.flush()
+        _ledger_up(session, signer)
+
+
+class TestSpans:
+    STEPS = (1, 4, 3, 8, 5, 11, 9)  # sizes 1, 5, 8, 16, 21, 32, 41
+
+    def _problems(self, session: Session, signer: Signer, span: int) -> list[tuple[str, str]]:
+        report = audit.verify(session, verifier=signer.verifier, secret=SECRET, span=span)
+        assert report.leaves == (41 if report.ok else 38)
+        assert report.checkpoints == len(self.STEPS)
+        return [(p.where, p.problem) for p in report.problems]
+
+    def test_any_span_size_gives_the_same_verdict(self, session: Session, signer: Signer) -> None:
+        _grow(session, signer, self.STEPS)
+        for span in (1, 4, 8, 16, 1 << 18):
+            assert self._problems(session, signer, span) == []
+        session.execute(text("UPDATE events SET actor = 'staff:9' WHERE subject = 'loan:30'"))
+        session.execute(
+            text("UPDATE ledger_nodes SET hash = :h WHERE level = 4 AND idx = 1"),
+            {"h": b"\x01" * 32},
+        )
+        session.execute(text("DELETE FROM ledger_leaves WHERE idx = 38"))
+        seq = session.scalar(text("SELECT seq FROM events WHERE subject = 'loan:30'"))
+        expected = self._problems(session, signer, 1 << 18)
+        assert (f"events seq={seq}", "event changed after it entered the ledger") in expected
+        assert ("ledger_nodes level=4 idx=1", "stored subtree hash is wrong") in expected
+        assert ("ledger_leaves idx=38", "leaves jump from 38 to 39") in expected
+        assert ("ledger_checkpoints tree_size=41", "checkpoint is beyond the 38 stored leaves") in (
+            expected
+        )
+        for span in (1, 4, 8, 16):
+            assert sorted(self._problems(session, signer, span)) == sorted(expected)
+
+
+def test_workers_in_other_processes_reach_the_same_verdict(
+    scratch_db_url: str, signer: Signer
+) -> None:
+    engine = make_engine(scratch_db_url)
+    try:
+        factory = make_sessionmaker(engine)
+        with session_scope(factory) as s:
+            _grow(s, signer, TestSpans.STEPS)
+        with session_scope(factory) as s:
+            s.execute(text("UPDATE events SET branch = 'B99' WHERE subject = 'loan:3'"))
+        with session_scope(make_sessionmaker(engine, readonly=True)) as s:
+            alone = audit.verify(s, verifier=signer.verifier, secret=SECRET, span=8)
+        with session_scope(make_sessionmaker(engine, readonly=True)) as s:
+            shared = audit.verify(
+                s, verifier=signer.verifier, secret=SECRET, span=8, workers=2,
+                database_url=scratch_db_url,
+            )  # fmt: skip
+        assert alone.problem_count == 1 and "event changed" in alone.problems[0].problem
+        assert shared.model_dump() == alone.model_dump()
+    finally:
+        engine.dispose()

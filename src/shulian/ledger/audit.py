@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing import get_context
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from shulian.core.events import Event
@@ -37,6 +39,7 @@ from shulian.ledger.note import NoteError, Verifier, open_checkpoint
 from shulian.ledger.schemas import AuditProblem, AuditReport
 
 KEEP_PROBLEMS = 10_000  # a report lists this many; problem_count counts them all
+SPAN = 1 << 18  # leaves per unit of work: aligned, so a span's subtrees are the tree's own
 
 
 @dataclass(frozen=True)
@@ -88,27 +91,66 @@ def verify(
     sources: Sequence[StateSource] = (),
     progress: Progress | None = None,
     chunk: int = 8192,
+    workers: int = 1,
+    database_url: str | None = None,
+    span: int = SPAN,
 ) -> AuditReport:
-    """Audit the ledger and, for each of ``sources``, the table it reads. Read-only."""
+    """Audit the ledger and, for each of ``sources``, the table it reads. Read-only.
+
+    With ``workers`` > 1 and the ``database_url`` to reach the database again, spans of
+    ``span`` leaves (a power of two) are checked in that many processes while this one digests
+    the tables; the outcome is the same as in one process.
+    """
     if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     report = _Report()
     replay = _Replay()
-    leaves, last_seq, checkpoints = _verify_tree(
-        session,
-        verifier=verifier,
-        secret=secret,
-        report=report,
-        replay=replay,
-        progress=progress,
-        chunk=chunk,
+    # This session's snapshot starts here: the tree it checks and the rows it compares.
+    size = (session.scalar(select(func.max(LedgerLeaf.idx))) or -1) + 1
+    checkpoints = list(
+        session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size))
     )
+    ranges = [(a, min(a + span, size)) for a in range(0, size, span)]
+    wanted = [cp.tree_size for cp in checkpoints]
+    parallel = workers > 1 and database_url is not None and len(ranges) > 1
+    current: Current | None = None
+    if parallel:
+        assert database_url is not None
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=get_context("spawn"),
+            initializer=_worker_start,
+            initargs=(database_url, secret),
+        )
+        try:
+            futures = [
+                pool.submit(_worker_span, a, b, [n for n in wanted if a < n <= b], chunk)
+                for a, b in ranges
+            ]
+            # While the workers recompute the tree, this process digests the tables.
+            current = _current_states(session, sources, progress)
+            spans: Iterable[Span] = (f.result() for f in futures)
+            leaves, last_seq = _merge(session, spans, ranges, checkpoints, verifier, report,
+                                      replay, progress)  # fmt: skip
+        finally:
+            pool.shutdown(cancel_futures=True)
+    else:
+        pseudonyms = leaf_codec.Pseudonymizer(secret)
+        spans = (
+            _verify_span(session, pseudonyms, a, b, [n for n in wanted if a < n <= b], chunk)
+            for a, b in ranges
+        )
+        leaves, last_seq = _merge(
+            session, spans, ranges, checkpoints, verifier, report, replay, progress
+        )
     _replay_tail(session, replay, after=last_seq, progress=progress, chunk=chunk)
-    rows = _compare(session, replay, sources, report, progress=progress)
+    if current is None:
+        current = _current_states(session, sources, progress)
+    rows = _compare(replay, current, sources, report)
     return AuditReport(
         ok=report.count == 0,
         leaves=leaves,
-        checkpoints=checkpoints,
+        checkpoints=len(checkpoints),
         rows_checked=rows,
         problem_count=report.count,
         problems=report.problems,
@@ -118,92 +160,159 @@ def verify(
 # --- 1. the tree -------------------------------------------------------------------------
 
 
-def _verify_tree(
+@dataclass
+class Span:
+    """What checking leaves [start, end) found, for the caller to join with the other spans."""
+
+    problems: list[tuple[str, str]]
+    count: int
+    stack: list[tuple[int, bytes]]  # the span's perfect subtrees, largest first
+    stacks_at: dict[int, list[tuple[int, bytes]]]  # the same at each checkpoint size inside it
+    states: dict[str, tuple[str | None, int]]  # the replay of its events
+    last_seq: int
+    gap: tuple[int, int] | None  # (expected index, found index) where the leaves jump
+    leaves: int
+
+
+def _verify_span(
     session: Session,
-    *,
-    verifier: Verifier,
-    secret: str,
-    report: _Report,
-    replay: _Replay,
-    progress: Progress | None,
+    pseudonyms: leaf_codec.Pseudonymizer,
+    start: int,
+    end: int,
+    sizes: Sequence[int],
     chunk: int,
-) -> tuple[int, int, int]:
-    """Returns (leaves, seq of the last leaf's event, checkpoints)."""
-    pseudonyms = leaf_codec.Pseudonymizer(secret)
-    session.connection()  # the snapshot starts here
-    checkpoints = list(
-        session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size))
-    )
-    pending = list(checkpoints)
+) -> Span:
+    report = _Report()
+    replay = _Replay()
     stack: list[tuple[int, bytes]] = []
+    stacks_at: dict[int, list[tuple[int, bytes]]] = {}
+    pending = sorted(sizes)
     computed: dict[merkle.Key, bytes] = {}
-    size = 0
-    last_seq = 0
-
-    def checkpoints_at(n: int) -> None:
-        while pending and pending[0].tree_size == n:
-            _check_checkpoint(pending.pop(0), _fold(stack), verifier, report)
-
-    def flush_nodes() -> None:
-        if computed:
-            _compare_nodes(session, computed, report)
-            computed.clear()
-
-    checkpoints_at(0)
+    index, last_seq, gap = start, 0, None
     leaf_hash, encode = merkle.leaf_hash, leaf_codec.encode_fields
-    for (
-        idx,
-        event_seq,
-        data,
-        stored_hash,
-        seq,
-        type_,
-        at,
-        actor,
-        branch,
-        subject,
-        payload,
-    ) in _leaf_rows(session, chunk):
-        if idx != size:
-            report.add(f"ledger_leaves idx={size}", f"leaves jump from {size} to {idx}")
+    rows = _leaf_rows(session, start, end, chunk)
+    for idx, event_seq, data, stored, seq, type_, at, actor, branch, subject, payload in rows:
+        if idx != index:
+            gap = (index, idx)
             break
         h = leaf_hash(data)
-        if h != stored_hash:
+        if h != stored:
             report.add(f"ledger_leaves idx={idx}", "stored leaf hash does not match the leaf")
         if seq is None:
             report.add(f"events seq={event_seq}", "event deleted behind the ledger's back")
         else:
             fresh = encode(
-                pseudonyms,
-                seq=seq,
-                type=type_,
-                at=at,
-                actor=actor,
-                branch=branch,
-                subject=subject,
-                payload=payload,
-            )
+                pseudonyms, seq=seq, type=type_, at=at, actor=actor, branch=branch,
+                subject=subject, payload=payload,
+            )  # fmt: skip
             if fresh != data:
                 report.add(f"events seq={seq}", "event changed after it entered the ledger")
             replay.feed(seq, subject, payload)
         last_seq = event_seq
-        _push(stack, computed, size, h)
-        size += 1
-        if pending and pending[0].tree_size == size:
-            checkpoints_at(size)
-        if size % chunk == 0:
-            flush_nodes()
-            if progress:
-                progress("leaves", size)
-    flush_nodes()
-    if progress:
-        progress("leaves", size)
-    for cp in pending:
+        _push(stack, computed, index, h)
+        index += 1
+        if pending and pending[0] == index:
+            stacks_at[pending.pop(0)] = list(stack)
+        if len(computed) >= chunk:
+            _compare_nodes(session, computed, report)
+            computed.clear()
+    rows.close()
+    if index != end and gap is None:
+        gap = (index, end)
+    _compare_nodes(session, computed, report)
+    return Span(
+        problems=[(p.where, p.problem) for p in report.problems],
+        count=report.count,
+        stack=stack,
+        stacks_at=stacks_at,
+        states=replay.states,
+        last_seq=last_seq,
+        gap=gap,
+        leaves=index - start,
+    )
+
+
+def _merge(
+    session: Session,
+    spans: Iterable[Span],
+    ranges: Sequence[tuple[int, int]],
+    checkpoints: Sequence[LedgerCheckpoint],
+    verifier: Verifier,
+    report: _Report,
+    replay: _Replay,
+    progress: Progress | None,
+) -> tuple[int, int]:
+    """Join the spans in order: the tree above them, every checkpoint against it, the replay.
+    Returns (leaves verified, seq of the last leaf's event)."""
+    by_size = {cp.tree_size: cp for cp in checkpoints}
+    if 0 in by_size:
+        _check_checkpoint(by_size.pop(0), merkle.EMPTY_ROOT, verifier, report)
+    top: list[tuple[int, int, bytes]] = []  # (level, idx, hash): the tree's right edge so far
+    above: dict[merkle.Key, bytes] = {}
+    leaves = last_seq = 0
+    for (start, _end), sp in zip(ranges, spans, strict=False):
+        for where, problem in sp.problems:
+            report.add(where, problem)
+        report.count += sp.count - len(sp.problems)
+        replay.states.update(sp.states)
+        last_seq = sp.last_seq or last_seq
+        edge = [(level, h) for level, _, h in top]
+        for n, local in sp.stacks_at.items():
+            _check_checkpoint(by_size.pop(n), _fold(edge + local), verifier, report)
+        offset = start
+        for level, h in sp.stack:
+            _push_node(top, above, level, offset >> level, h)
+            offset += 1 << level
+        leaves += sp.leaves
+        if progress:
+            progress("leaves", leaves)
+        if sp.gap is not None:
+            report.add(
+                f"ledger_leaves idx={sp.gap[0]}", f"leaves jump from {sp.gap[0]} to {sp.gap[1]}"
+            )
+            break
+    _compare_nodes(session, above, report)
+    for cp in sorted(by_size.values(), key=lambda c: c.tree_size):
         report.add(
             f"ledger_checkpoints tree_size={cp.tree_size}",
-            f"checkpoint is beyond the {size} stored leaves",
+            f"checkpoint is beyond the {leaves} stored leaves",
         )
-    return size, last_seq, len(checkpoints)
+    return leaves, last_seq
+
+
+def _push_node(
+    top: list[tuple[int, int, bytes]],
+    computed: dict[merkle.Key, bytes],
+    level: int,
+    idx: int,
+    h: bytes,
+) -> None:
+    top.append((level, idx, h))
+    while len(top) >= 2 and top[-1][0] == top[-2][0]:
+        lv, _, right = top.pop()
+        _, left_idx, left = top.pop()
+        parent = merkle.node_hash(left, right)
+        top.append((lv + 1, left_idx >> 1, parent))
+        computed[(lv + 1, left_idx >> 1)] = parent
+
+
+# The worker processes of a parallel audit: one engine each, made once.
+_worker: dict[str, Any] = {}
+
+
+def _worker_start(database_url: str, secret: str) -> None:
+    from shulian.core.db import make_engine, make_sessionmaker
+
+    engine = make_engine(database_url)
+    _worker["factory"] = make_sessionmaker(engine, readonly=True)
+    _worker["pseudonyms"] = leaf_codec.Pseudonymizer(secret)
+
+
+def _worker_span(start: int, end: int, sizes: Sequence[int], chunk: int) -> Span:
+    from shulian.core.db import session_scope
+
+    with session_scope(_worker["factory"]) as session:
+        return _verify_span(session, _worker["pseudonyms"], start, end, sizes, chunk)
 
 
 def _push(
@@ -269,43 +378,35 @@ def _check_checkpoint(
         )
 
 
-_LEAVES_AND_EVENTS = (
+_LEAVES_AND_EVENTS = text(
     "SELECT l.idx, l.event_seq, l.data, l.leaf_hash, e.seq, e.type, e.occurred_at, e.actor,"
     " e.branch, e.subject, e.payload FROM ledger_leaves l LEFT JOIN events e ON e.seq = l.event_seq"
-    " ORDER BY l.idx"
+    " WHERE l.idx >= :start AND l.idx < :end ORDER BY l.idx"
 )
 
 
-def _leaf_rows(session: Session, chunk: int) -> Iterator[tuple[Any, ...]]:
+def _leaf_rows(
+    session: Session, start: int, end: int, chunk: int
+) -> Generator[tuple[Any, ...], None, None]:
     """Every leaf with its event, streamed as plain driver values (ten million ORM rows would
     cost more than the audit itself), with the time made aware and the payload parsed."""
-    result = (
-        session.connection()
-        .execution_options(stream_results=True, yield_per=chunk)
-        .exec_driver_sql(_LEAVES_AND_EVENTS)
-    )
+    # Options on the statement: Connection.execution_options would stick to the connection.
+    stmt = _LEAVES_AND_EVENTS.execution_options(stream_results=True, yield_per=chunk)
+    result = session.connection().execute(stmt, {"start": start, "end": end})
     loads, fromiso = json.loads, datetime.fromisoformat
-    for row in result:
-        idx, event_seq, data, stored, seq, type_, at, actor, branch, subject, payload = row
-        if type(at) is str:  # SQLite: naive UTC text
-            at = fromiso(at).replace(tzinfo=UTC)
-        elif at is not None and at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
-        if type(payload) is str:
-            payload = loads(payload)
-        yield (
-            idx,
-            event_seq,
-            bytes(data),
-            bytes(stored),
-            seq,
-            type_,
-            at,
-            actor,
-            branch,
-            subject,
-            (payload),
-        )
+    try:
+        for row in result:
+            idx, event_seq, data, stored, seq, type_, at, actor, branch, subject, payload = row
+            if type(at) is str:  # SQLite: naive UTC text
+                at = fromiso(at).replace(tzinfo=UTC)
+            elif at is not None and at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)
+            if type(payload) is str:
+                payload = loads(payload)
+            yield (idx, event_seq, bytes(data), bytes(stored), seq, type_, at, actor, branch,
+                   subject, payload)  # fmt: skip
+    finally:
+        result.close()  # a span that stops early must not leave a server-side cursor open
 
 
 # --- 2. the replay -----------------------------------------------------------------------
@@ -330,23 +431,37 @@ def _replay_tail(
         progress("events", n)
 
 
-def _compare(
-    session: Session,
-    replay: _Replay,
-    sources: Sequence[StateSource],
-    report: _Report,
-    *,
-    progress: Progress | None,
-) -> int:
-    states = replay.states
+Current = list[tuple[StateSource, list[tuple[int, str]]]]
+
+
+def _current_states(
+    session: Session, sources: Sequence[StateSource], progress: Progress | None
+) -> Current:
+    """Every audited row's digest as the tables hold it now."""
+    out: Current = []
     checked = 0
     for source in sources:
-        for rid, digest in source.rows(session):
+        rows = []
+        for row in source.rows(session):
+            rows.append(row)
             checked += 1
             if progress and checked % 10_000 == 0:
                 progress("rows", checked)
-            key = f"{source.prefix}:{rid}"
-            last = states.pop(key, None)
+        out.append((source, rows))
+    if progress:
+        progress("rows", checked)
+    return out
+
+
+def _compare(replay: _Replay, current: Current, sources: Sequence[StateSource],
+             report: _Report) -> int:  # fmt: skip
+    states = replay.states
+    checked = 0
+    for source, rows in current:
+        prefix = source.prefix + ":"
+        for rid, digest in rows:
+            checked += 1
+            last = states.pop(prefix + str(rid), None)
             if last is None or last[0] is None:
                 report.add(
                     f"{source.table} id={rid}",
@@ -369,8 +484,6 @@ def _compare(
             f"{tables[prefix]} id={row_id}",
             f"row deleted behind the platform's back: event {last_seq} left it in place",
         )
-    if progress:
-        progress("rows", checked)
     return checked
 
 

@@ -45,16 +45,40 @@ def money(cents: int) -> str:
 
 
 def loan_state(loan: Loan) -> str:
+    return loan_state_of(
+        item_id=loan.item_id,
+        reader_id=loan.reader_id,
+        branch_code=loan.branch_code,
+        out_at=loan.out_at,
+        due_at=loan.due_at,
+        renewals=loan.renewals,
+        returned_at=loan.returned_at,
+        terms_digest=state_digest(loan.terms),
+    )
+
+
+def loan_state_of(
+    *,
+    item_id: int,
+    reader_id: int | None,
+    branch_code: str,
+    out_at: datetime,
+    due_at: datetime,
+    renewals: int,
+    returned_at: datetime | None,
+    terms_digest: str,
+) -> str:
+    """:func:`loan_state` from a loan's columns (the ledger audit digests millions of them)."""
     return state_digest(
         {
-            "item": loan.item_id,
-            "reader": reader_ref(loan.reader_id),
-            "branch": loan.branch_code,
-            "out": loan.out_at.isoformat(),
-            "due": loan.due_at.isoformat(),
-            "renewals": loan.renewals,
-            "returned": loan.returned_at.isoformat() if loan.returned_at else None,
-            "terms": state_digest(loan.terms),
+            "item": item_id,
+            "reader": reader_ref(reader_id),
+            "branch": branch_code,
+            "out": out_at.isoformat(),
+            "due": due_at.isoformat(),
+            "renewals": renewals,
+            "returned": returned_at.isoformat() if returned_at else None,
+            "terms": terms_digest,
         }
     )
 
