@@ -76,9 +76,12 @@ def shulian(env: dict[str, str], *args: str, **kw: Any) -> subprocess.CompletedP
     )
 
 
-def build(work: Path, env: dict[str, str], *, events: int, readers: int, every: int) -> None:
-    shulian(env, "demo")
-    shulian(env, "ledger", "checkpoint")
+def build(
+    work: Path, env: dict[str, str], *, events: int, readers: int, every: int, resume: bool
+) -> None:
+    if not resume:
+        shulian(env, "demo")
+        shulian(env, "ledger", "checkpoint")
     engine = make_engine(env["SHULIAN_DATABASE_URL"])
     factory = make_sessionmaker(engine)
     settings_secret = (work / "var" / "secret_key").read_text().strip()
@@ -311,6 +314,12 @@ def main() -> None:
     ap.add_argument("--proofs", type=int, default=2000)
     ap.add_argument("--measure-only", action="store_true")
     ap.add_argument("--build-only", action="store_true")
+    ap.add_argument(
+        "--resume",
+        action="store_true",
+        help="Go on building an interrupted --work (each batch "
+        "of 40,000 events commits with its leaves, so a stopped build is consistent).",
+    )
     args = ap.parse_args()
     work = args.work.resolve()
     env = dict(os.environ)
@@ -318,11 +327,14 @@ def main() -> None:
     env["SHULIAN_DATABASE_URL"] = f"sqlite:///{work / 'var' / 'shulian.db'}"
     env.pop("SHULIAN_SECRET_KEY", None)
     if not args.measure_only:
-        if (work / "built").exists():
+        if (work / "built").exists() or ((work / "var").exists() and not args.resume):
             sys.exit(f"{work} already holds a built ledger; use --measure-only or a new --work")
         work.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        build(work, env, events=args.events, readers=args.readers, every=args.checkpoint_every)
+        build(
+            work, env, events=args.events, readers=args.readers if not args.resume else 0,
+            every=args.checkpoint_every, resume=args.resume,
+        )  # fmt: skip
         print(f"built in {time.perf_counter() - t0:.0f} s", flush=True)
         if args.build_only:
             return
