@@ -109,22 +109,32 @@ def trust(factory: sessionmaker[Session], vkey: str, *, now: datetime) -> None:
     except ShulianError as exc:
         err.print(f"[bold red]Not trusted:[/] {escape(exc.detail)}", soft_wrap=True)
         raise typer.Exit(1) from None
-    console.print(f"Cosignatures by [bold]{escape(name)}[/] on our checkpoints are now accepted.")
+    console.print(
+        f"Cosignatures by [bold]{escape(name)}[/] on our checkpoints are now accepted.",
+        soft_wrap=True,
+    )
 
 
 def _short(value: str | None, n: int = 16) -> str:
     return "-" if value is None else (value[:n] + "…" if len(value) > n else value)
 
 
+def _table(title: str, *columns: str) -> Table:
+    table = Table(title=title)
+    for i, name in enumerate(columns):
+        table.add_column(name, no_wrap=i == 0)  # names stay whole, to be copied
+    return table
+
+
 def show_witnesses(factory: sessionmaker[Session], *, origin: str) -> None:
     with session_scope(factory) as session:
         trusted = cosignatures.list_witnesses(session)
         held = cosignatures.list_cosignatures(session, origin=origin, limit=50)
-    table = Table("witness", "key", "trusted since", title="Witnesses we trust")
+    table = _table("Witnesses we trust", "witness", "key ID", "trusted since")
     for w in trusted:
-        table.add_row(w.name, w.vkey, w.added_at[:19])
+        table.add_row(w.name, w.vkey.split("+")[1], w.added_at[:19])
     console.print(table)
-    table = Table("witness", "size", "root", "cosigned at", title="Cosignatures on our checkpoints")
+    table = _table("Cosignatures on our checkpoints", "witness", "size", "root", "cosigned at")
     for c in held:
         table.add_row(c.witness, str(c.tree_size), _short(c.root_hash), c.time[:19])
     console.print(table)
@@ -135,16 +145,17 @@ def show_peers(factory: sessionmaker[Session]) -> bool:
     with session_scope(factory) as session:
         peers = witness.list_peers(session)
         views = witness.list_split_views(session)
-    table = Table("origin", "url", "last size", "last root", "last checked", "last error")
-    table.title = "Libraries we witness"
+    table = _table(
+        "Libraries we witness", "origin", "url", "last size", "last root", "checked", "error"
+    )
     for p in peers:
         size = "-" if p.last_size is None else str(p.last_size)
         checked = "-" if p.last_checked_at is None else p.last_checked_at[:19]
         table.add_row(p.origin, p.url, size, _short(p.last_root), checked, p.last_error or "")
     console.print(table)
     if views:
-        table = Table("detected", "origin", "reason", title="[bold red]Split views[/]")
+        table = _table("[bold red]Split views[/]", "origin", "detected", "reason")
         for v in views:
-            table.add_row(v.detected_at[:19], v.origin, v.reason)
+            table.add_row(v.origin, v.detected_at[:19], v.reason)
         console.print(table)
     return bool(views)
