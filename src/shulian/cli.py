@@ -325,6 +325,17 @@ def ledger_trust_witness(
         trust(make_sessionmaker(engine), vkey, now=utcnow())
 
 
+@ledger_app.command("untrust-witness")
+def ledger_untrust_witness(
+    name: Annotated[str, typer.Argument(help="The witness's name, as `ledger witnesses` shows.")],
+) -> None:
+    """Stop accepting this witness's cosignatures (those already held are kept)."""
+    from shulian.ledger.cli import untrust
+
+    with _database(_settings()) as engine:
+        untrust(make_sessionmaker(engine), name)
+
+
 @ledger_app.command("witnesses")
 def ledger_witnesses() -> None:
     """The witnesses we trust and the cosignatures they gave our checkpoints."""

@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from shulian.cli import app as cli
+from shulian.ledger.cosign import Cosigner
 from shulian.ledger.note import Signer, open_checkpoint
 from tests.ledger.libraries import Library, make_library
 
@@ -163,3 +164,19 @@ def test_unreachable_or_malformed_addresses_are_refused_cleanly(
     assert down.exit_code == 1 and "could not connect" in down.output
     bad = _run(a, "ledger", "witness", "ftp://library.example")
     assert bad.exit_code == 2 and "is not a library's address" in bad.output
+
+
+def test_trusting_and_untrusting_a_witness_from_the_command_line(
+    b: Library, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    key = Cosigner.generate("c.example/witness").key.vkey
+    assert _run(b, "ledger", "trust-witness", key).exit_code == 0
+    assert _run(b, "ledger", "trust-witness", key).exit_code == 0  # the same key again: fine
+    clash = _run(b, "ledger", "trust-witness", Cosigner.generate("c.example/witness").key.vkey)
+    assert clash.exit_code == 1 and "already trusted with another key" in clash.output
+    log_key = _run(b, "ledger", "trust-witness", b.signer.verifier.vkey)
+    assert log_key.exit_code == 1 and "not a witness key" in log_key.output
+    assert _run(b, "ledger", "untrust-witness", "c.example/witness").exit_code == 0
+    again = _run(b, "ledger", "untrust-witness", "c.example/witness")
+    assert again.exit_code == 1 and "Not a trusted witness" in again.output

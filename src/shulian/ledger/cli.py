@@ -115,6 +115,15 @@ def trust(factory: sessionmaker[Session], vkey: str, *, now: datetime) -> None:
     )
 
 
+def untrust(factory: sessionmaker[Session], name: str) -> None:
+    with session_scope(factory) as session:
+        found = cosignatures.untrust_witness(session, name=name)
+    if not found:
+        err.print(f"[bold red]Not a trusted witness:[/] {escape(name)}", soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(f"Cosignatures by {escape(name)} are no longer accepted.", soft_wrap=True)
+
+
 def _short(value: str | None, n: int = 16) -> str:
     return "-" if value is None else (value[:n] + "…" if len(value) > n else value)
 

@@ -144,6 +144,17 @@ def trust_witness(session: Session, *, vkey: str, now: datetime) -> LedgerWitnes
     return row
 
 
+def untrust_witness(session: Session, *, name: str) -> bool:
+    """Stop accepting the witness's cosignatures (those already held stay). Returns whether it
+    was trusted."""
+    row = session.scalars(select(LedgerWitness).where(LedgerWitness.name == name)).first()
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
+
+
 # --- listings ---------------------------------------------------------------------------
 
 
