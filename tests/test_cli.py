@@ -33,7 +33,18 @@ def _count(url: str, model: type) -> int:
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["serve"], ["db", "upgrade"], ["db", "revision"], ["demo"], ["user", "create"]]
+    "command",
+    [
+        [],
+        ["serve"],
+        ["db", "upgrade"],
+        ["db", "revision"],
+        ["demo"],
+        ["user", "create"],
+        ["ledger", "witness"],
+        ["ledger", "trust-witness"],
+        ["ledger", "peers"],
+    ],
 )
 def test_every_command_explains_itself(command: list[str]) -> None:
     result = CliRunner().invoke(cli, [*command, "--help"])

@@ -63,6 +63,14 @@ PUBLIC = {
     ("GET", "/api/v1/ledger/proof/inclusion"),
     ("GET", "/api/v1/ledger/proof/consistency"),
     ("GET", "/api/v1/ledger/events/{seq}/receipt"),
+    ("GET", "/api/v1/ledger/witness-key"),
+    ("GET", "/api/v1/ledger/cosignatures"),
+    ("GET", "/api/v1/ledger/witnesses"),
+    ("GET", "/api/v1/ledger/witnessed"),
+    ("GET", "/api/v1/ledger/split-views"),
+    # A witness's cosignature: its signatures are its credentials (a trusted witness key over
+    # one of our own signed checkpoints); anything else is refused and nothing is stored.
+    ("POST", "/api/v1/ledger/cosignatures"),
 }
 
 Guard = tuple[

@@ -43,6 +43,7 @@ from shulian.core.deps import SAFE_METHODS, NotAuthenticated, SessionDep
 from shulian.core.errors import ShulianError
 from shulian.core.security import Principal, Signer
 from shulian.ledger.api import router as ledger_router
+from shulian.ledger.cosign import load_or_create_cosigner
 from shulian.ledger.note import load_or_create_signer
 from shulian.ledger.worker import LedgerWorker
 from shulian.search.api import RateLimiter
@@ -133,6 +134,9 @@ def create_app(
     app.state.secret = settings.secret()
     app.state.ledger_signer = load_or_create_signer(
         settings.data_dir / "ledger", settings.ledger_origin
+    )
+    app.state.ledger_cosigner = load_or_create_cosigner(
+        settings.data_dir / "ledger", settings.effective_witness_name
     )
     app.state.principal_resolver = _principal_resolver(
         Signer(app.state.secret, "api-token"), settings

@@ -271,6 +271,93 @@ def ledger_proof(
     console.print_json(proof.model_dump_json())
 
 
+def _ledger_cosigner(settings: Settings) -> Any:
+    from shulian.ledger.cosign import load_or_create_cosigner
+
+    return load_or_create_cosigner(settings.data_dir / "ledger", settings.effective_witness_name)
+
+
+@ledger_app.command("witness")
+def ledger_witness(
+    url: Annotated[
+        str, typer.Argument(help="The other library's address, e.g. https://lib.example.org")
+    ],
+    key: Annotated[
+        str | None,
+        typer.Option(
+            help="Its checkpoint key (`shulian ledger key` there). Default: the key stored from "
+            "an earlier run, or, the first time, the key it publishes (trust on first use)."
+        ),
+    ] = None,
+) -> None:
+    """Fetch another library's checkpoint, check it extends the last one seen from it (a
+    consistency proof), cosign it and send the cosignature back. Exits 1 when refused (wrong or
+    changed key, bad signature, rollback, unreachable) and 3 on a split view (kept as evidence)."""
+    from shulian.ledger.cli import run_witness
+
+    settings = _settings()
+    with _database(settings) as engine:
+        run_witness(
+            make_sessionmaker(engine),
+            url,
+            key=key,
+            cosigner=_ledger_cosigner(settings),
+            now=utcnow(),
+        )
+
+
+@ledger_app.command("witness-key")
+def ledger_witness_key() -> None:
+    """Print this library's witness key, for the libraries it witnesses (`ledger trust-witness`
+    there)."""
+    sys.stdout.write(_ledger_cosigner(_settings()).key.vkey + "\n")
+
+
+@ledger_app.command("trust-witness")
+def ledger_trust_witness(
+    vkey: Annotated[
+        str, typer.Argument(help="The witness's key (`shulian ledger witness-key` there).")
+    ],
+) -> None:
+    """Accept this witness's cosignatures on our checkpoints."""
+    from shulian.ledger.cli import trust
+
+    with _database(_settings()) as engine:
+        trust(make_sessionmaker(engine), vkey, now=utcnow())
+
+
+@ledger_app.command("untrust-witness")
+def ledger_untrust_witness(
+    name: Annotated[str, typer.Argument(help="The witness's name, as `ledger witnesses` shows.")],
+) -> None:
+    """Stop accepting this witness's cosignatures (those already held are kept)."""
+    from shulian.ledger.cli import untrust
+
+    with _database(_settings()) as engine:
+        untrust(make_sessionmaker(engine), name)
+
+
+@ledger_app.command("witnesses")
+def ledger_witnesses() -> None:
+    """The witnesses we trust and the cosignatures they gave our checkpoints."""
+    from shulian.ledger.cli import show_witnesses
+
+    settings = _settings()
+    with _database(settings) as engine:
+        show_witnesses(make_sessionmaker(engine), origin=settings.ledger_origin)
+
+
+@ledger_app.command("peers")
+def ledger_peers() -> None:
+    """The libraries we witness, the last checkpoint seen from each, and any split view (exits
+    3 when there is one)."""
+    from shulian.ledger.cli import EXIT_SPLIT_VIEW, show_peers
+
+    with _database(_settings()) as engine:
+        if show_peers(make_sessionmaker(engine)):
+            raise typer.Exit(EXIT_SPLIT_VIEW)
+
+
 def _audit_sources() -> list[Any]:
     """Every table the ledger audit replays, with the domain function that digests its rows."""
     from shulian.accounts import service as accounts_service

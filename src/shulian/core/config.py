@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         min_length=1,
         description="Name of this library's ledger, signed into every checkpoint.",
     )
+    witness_name: str = Field(
+        default="",
+        description="Name of this library's witness key, which cosigns other libraries' "
+        "checkpoints; empty means '<ledger origin>/witness'.",
+    )
     ledger_worker: bool = Field(
         default=True, description="Append events and sign checkpoints in the serving process."
     )
@@ -103,6 +108,10 @@ class Settings(BaseSettings):
             if secret is None or not secret.get_secret_value():
                 raise ValueError("SHULIAN_NOTICE_WEBHOOK_SECRET is required with the webhook URL")
         return self
+
+    @property
+    def effective_witness_name(self) -> str:
+        return self.witness_name or f"{self.ledger_origin}/witness"
 
     @property
     def effective_database_url(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shulian.core.errors import BadRequest, Conflict, NotFound
+from shulian.core.errors import BadRequest, Conflict, Forbidden, NotFound
 
 
 class LeafNotFound(NotFound):
@@ -33,3 +33,36 @@ class InvalidProofRequest(BadRequest):
 class LedgerCorrupt(Conflict):
     def __init__(self, reason: str) -> None:
         super().__init__("The ledger's stored tree is damaged: {reason}", reason=reason)
+
+
+class CosignatureRejected(BadRequest):
+    """A cosignature POSTed to us that is malformed or not on one of our checkpoints."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("Cosignature rejected: {reason}", reason=reason)
+
+
+class CosignatureNotTrusted(Forbidden):
+    """A cosignature from a witness we do not trust, or one that does not verify."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("Cosignature refused: {reason}", reason=reason)
+
+
+class SplitViewReported(Conflict):
+    """A witness showed us a checkpoint signed with our key that is not our tree."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("Split view: {reason}", reason=reason)
+
+
+class InvalidWitnessKey(BadRequest):
+    def __init__(self, reason: str) -> None:
+        super().__init__("Invalid witness key: {reason}", reason=reason)
+
+
+class WitnessKeyConflict(Conflict):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            "Witness {name} is already trusted with another key; remove it first", name=name
+        )

@@ -129,8 +129,10 @@ def split_note(note: str) -> tuple[str, list[tuple[str, bytes, bytes]]]:
             raw = base64.b64decode(parts[2], validate=True)
         except ValueError:
             raise NoteError("signature is not base64") from None
-        if len(raw) != 68:
-            raise NoteError("signature is not an Ed25519 signature")
+        # Other kinds of signature (a witness's cosignature: key ID, timestamp, signature) share
+        # the note; a verifier skips the lines that are not for its key, as C2SP asks.
+        if len(raw) < 5:
+            raise NoteError("signature line is too short to carry a key ID and a signature")
         out.append((parts[1], raw[:4], raw[4:]))
     if not out:
         raise NoteError("note carries no signature")
@@ -143,7 +145,7 @@ def verified_signers(note: str, verifiers: list[Verifier]) -> list[str]:
     names = []
     for name, khash, sig in sigs:
         for v in verifiers:
-            if v.name == name and v.hash == khash and v.check(text, sig):
+            if v.name == name and v.hash == khash and len(sig) == 64 and v.check(text, sig):
                 names.append(name)
     return names
 

@@ -58,3 +58,48 @@ class AuditReport(BaseModel):
     rows_checked: int = 0  # table rows replayed against the events
     problem_count: int = 0  # all problems; ``problems`` lists the first ones
     problems: list[AuditProblem]
+
+
+class CosignatureRead(BaseModel):
+    """A cosignature this library holds: a witness's on one of our checkpoints, or ours on a
+    peer's. ``timestamp`` is the cosignature's own signed time (Unix seconds)."""
+
+    origin: str
+    tree_size: int
+    root_hash: str
+    witness: str
+    timestamp: int
+    time: str
+    line: str
+    received_at: str
+
+
+class PeerRead(BaseModel):
+    """A library whose log this library witnesses, and the last checkpoint seen from it."""
+
+    origin: str
+    url: str
+    vkey: str
+    last_size: int | None
+    last_root: str | None
+    last_checked_at: str | None
+    last_error: str | None
+
+
+class WitnessRead(BaseModel):
+    """A witness whose cosignatures on this library's checkpoints are accepted."""
+
+    name: str
+    vkey: str
+    added_at: str
+
+
+class SplitViewRead(BaseModel):
+    """Two checkpoints signed by one log that cannot both be true."""
+
+    id: int
+    origin: str
+    reason: str
+    note_a: str
+    note_b: str
+    detected_at: str
