@@ -319,6 +319,28 @@ def test_a_sqlite_library_moves_to_postgresql(
         assert issued == NOW
 
 
+def test_a_row_postgresql_refuses_rolls_the_whole_restore_back(
+    tmp_path: Path, postgres_db_url: str, engines: Callable[[str], Engine]
+) -> None:
+    """SQLite never checks a VARCHAR's length; PostgreSQL does. The restore names the table and
+    leaves the PostgreSQL database empty."""
+    sqlite_url = f"sqlite:///{tmp_path / 'small.db'}"
+    upgrade(engines(sqlite_url))
+    source = _open(sqlite_url, tmp_path / "var", engines, build=True)
+    with session_scope(source.factory) as s:
+        s.execute(
+            text("UPDATE roles SET name_en = :long WHERE code = 'cataloguer'"), {"long": "x" * 300}
+        )
+    archive = tmp_path / "long.tar"
+    _backup(source, archive)
+    with pytest.raises(errors.RestoreFailed, match=r"table roles failed.*too long"):
+        _restore(postgres_db_url, tmp_path / "pg-var", archive, engines)
+    with engines(postgres_db_url).connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM events")) == 0
+        assert conn.scalar(text("SELECT count(*) FROM roles")) > 0  # the seeded ones, back
+    assert not (tmp_path / "pg-var").exists()
+
+
 class TestArchive:
     def test_is_owner_only_and_carries_the_keys_not_the_search_index(
         self, library: Library, tmp_path: Path, blank_db_url: str, engines: Callable[[str], Engine]
