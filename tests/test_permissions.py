@@ -72,6 +72,7 @@ PUBLIC = {
     # one of our own signed checkpoints); anything else is refused and nothing is stored.
     ("POST", "/api/v1/ledger/cosignatures"),
     ("POST", "/api/v1/ledger/verify"),
+    ("GET", "/ledger/verify"),
 }
 
 Guard = tuple[

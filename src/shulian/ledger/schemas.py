@@ -125,7 +125,9 @@ class VerifyRequest(BaseModel):
 class VerifyCheck(BaseModel):
     name: str  # key, receipt, note, checkpoint, origin, signature, leaf, leaf_hash, tree, inclusion
     ok: bool
-    detail: str
+    code: str  # what passed or failed, as ``ledger.check.MESSAGES`` names it
+    detail: str  # in English, stable for programs
+    message: str  # the same, in the caller's language
 
 
 class VerifyResult(BaseModel):
