@@ -31,7 +31,8 @@ class GrowthChart:
     points: list[Point]  # oldest first
     first: datetime
     last: datetime
-    top: int  # the largest tree size shown
+    low: int  # the smallest tree size shown (the chart's bottom)
+    top: int  # the largest (its top)
 
     @property
     def polyline(self) -> str:
@@ -39,24 +40,30 @@ class GrowthChart:
 
 
 def growth_chart(rows: Sequence[CheckpointRow]) -> GrowthChart | None:
-    """Tree size against time for the checkpoints given (any order); None below two points."""
+    """Tree size against time for the checkpoints given (any order); None below two points.
+    The size axis runs from the smallest size shown to the largest, so growth shows even when a
+    big tree grew by a few leaves (the caption gives both sizes)."""
     ordered = sorted(rows, key=lambda r: (r.issued_at, r.tree_size))
     if len(ordered) < 2:
         return None
     t0, t1 = ordered[0].issued_at.timestamp(), ordered[-1].issued_at.timestamp()
     span = max(t1 - t0, 1.0)
-    top = max(max(r.tree_size for r in ordered), 1)
+    low = min(r.tree_size for r in ordered)
+    top = max(r.tree_size for r in ordered)
+    rise = max(top - low, 1)
     inner_w, inner_h = WIDTH - 2 * PAD, HEIGHT - 2 * PAD
     points = [
         Point(
             x=PAD + inner_w * (r.issued_at.timestamp() - t0) / span,
-            y=PAD + inner_h * (1 - r.tree_size / top),
+            y=PAD + inner_h * (1 - (r.tree_size - low) / rise),
             size=r.tree_size,
             at=r.issued_at,
         )
         for r in ordered
     ]
-    return GrowthChart(WIDTH, HEIGHT, points, ordered[0].issued_at, ordered[-1].issued_at, top)
+    return GrowthChart(
+        WIDTH, HEIGHT, points, ordered[0].issued_at, ordered[-1].issued_at, low=low, top=top
+    )
 
 
 def utc(moment: datetime | None) -> str:

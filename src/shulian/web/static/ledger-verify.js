@@ -417,15 +417,25 @@ function setUp(form) {
     }
   }
 
-  async function load(url, what) {
+  // A loan made a moment ago enters the ledger within a second and is signed within a few:
+  // until then the receipt answers "not in the ledger yet" or "not checkpointed yet"; wait.
+  const PENDING = ["EventNotInLedger", "NotYetCheckpointed"];
+  const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+  async function load(url, what, tries = 20) {
     say(t("loading_" + what));
     try {
       const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
       const body = await r.text();
       if (!r.ok) {
-        let message = body;
-        try { message = JSON.parse(body).message || message; } catch (e) { /* plain text */ }
-        say(t("load_failed", { reason: message }), "error");
+        let error = {};
+        try { error = JSON.parse(body); } catch (e) { /* plain text */ }
+        if (PENDING.includes(error.error) && tries > 1) {
+          say(t("waiting"));
+          await sleep(2000);
+          return load(url, what, tries - 1);
+        }
+        say(t("load_failed", { reason: error.message || body }), "error");
         return;
       }
       input.value = what === "checkpoint" ? body : JSON.stringify(JSON.parse(body), null, 2);
