@@ -122,6 +122,12 @@ class TestTampering:
         assert problems == {
             "inclusion": "root mismatch: the proof does not lead to the signed root"
         }
+        result = client.post(URL, json={"receipt": receipt}).json()
+        inclusion = result["checks"][-1]
+        assert (inclusion["code"], inclusion["message"]) == (
+            "incl_root",
+            "根哈希不符：证明推不出已签名的根哈希",  # for people, in the caller's language
+        )
 
     def test_a_proof_hash_of_the_wrong_length_is_named(
         self, client: TestClient, receipt: dict[str, Any]
