@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from shulian.circulation import service as circ
 from shulian.ledger import check
+from shulian.ledger.cosign import Cosigner, add_lines
 from shulian.ledger.note import Checkpoint, Signer
 from tests.conftest import NOW
 from tests.factories.circulation import make_library
@@ -97,6 +98,16 @@ class TestValid:
     ) -> None:
         result = verify(client, receipt=json.dumps(receipt, indent=2))
         assert result["ok"] is True
+
+    def test_a_witness_cosignature_beside_the_librarys_signature_is_skipped(
+        self, client: TestClient, receipt: dict[str, Any]
+    ) -> None:
+        witness = Cosigner.generate("witness.east-library.cn")
+        line = witness.cosign(receipt["checkpoint"], int(NOW.timestamp())).line
+        receipt["checkpoint"] = add_lines(receipt["checkpoint"], [line])
+        result = verify(client, receipt=receipt)
+        assert result["ok"] is True
+        assert result["checks"][2]["detail"] == "a signed note with 2 signature line(s)"
 
     def test_a_checkpoint_alone_is_checked_for_its_format_origin_and_signature(
         self, client: TestClient, receipt: dict[str, Any]
@@ -190,7 +201,10 @@ class TestTampering:
         sig = note.rstrip("\n").rsplit(" ", 1)[1]
         cut = note.replace(sig, sig[:72])  # the first 54 of its 68 bytes
         assert failed(verify(client, checkpoint=cut)) == {
-            "note": "line 5: the signature is 54 bytes, not 68 (key hash and Ed25519 signature)"
+            "signature": "bad signature: line 5 does not verify over the checkpoint text"
+        }
+        assert failed(verify(client, checkpoint=note.replace(sig, sig[:4]))) == {
+            "note": "line 5: the signature is 3 bytes, too short for a key hash and a signature"
         }
         assert failed(verify(client, checkpoint=note.replace(sig, sig[:-3]))) == {
             "note": "line 5: the signature is not base64"

@@ -37,7 +37,10 @@ from shulian.ledger import merkle
 from shulian.ledger.note import ALG_ED25519, DASH, Checkpoint, Verifier
 from shulian.ledger.schemas import EventReceipt, VerifyCheck, VerifyResult
 
-SIGNATURE_BYTES = 4 + 64  # key hash, then the Ed25519 signature
+ED25519_BYTES = 64
+# A key hash and at least one byte of signature. Lines of other kinds share a note (a witness's
+# cosignature: key ID, timestamp, signature) and are skipped, as C2SP asks of a verifier.
+MIN_SIGNATURE_BYTES = 5
 
 MESSAGES: dict[str, str] = {
     "key_ok": "Ed25519 key {name}, key hash {hash}",
@@ -51,8 +54,8 @@ MESSAGES: dict[str, str] = {
     "note_no_blank": "not a signed note: no blank line before the signature lines",
     "note_bad_line": "line {line}: not a signature line (\u2014 name signature)",
     "note_bad_base64": "line {line}: the signature is not base64",
-    "note_bad_length": "line {line}: the signature is {bytes} bytes, not 68 (key hash and "
-    "Ed25519 signature)",
+    "note_bad_length": "line {line}: the signature is {bytes} bytes, too short for a key hash "
+    "and a signature",
     "note_unsigned": "the note carries no signature",
     "checkpoint_ok": "{origin}, {size} leaves, root {root}",
     "cp_lines": "a checkpoint needs origin, tree size and root hash lines",
@@ -187,7 +190,7 @@ def split_note(note: str) -> tuple[str, list[Signature]]:
             raw = _b64(parts[2])
         except binascii.Error:
             raise Failed("note_bad_base64", line=n) from None
-        if len(raw) != SIGNATURE_BYTES:
+        if len(raw) < MIN_SIGNATURE_BYTES:
             raise Failed("note_bad_length", line=n, bytes=len(raw))
         sigs.append((n, parts[1], raw[:4], raw[4:]))
     if not sigs:
@@ -240,7 +243,7 @@ def _signature(text: str, sigs: list[Signature], verifier: Verifier) -> int:
             "sig_wrong_hash", line=mine[0][0], hash=mine[0][2].hex(), key=verifier.hash.hex()
         )
     for n, _, _, sig in matching:
-        if verifier.check(text, sig):
+        if len(sig) == ED25519_BYTES and verifier.check(text, sig):
             return n
     raise Failed("sig_bad", line=matching[0][0])
 

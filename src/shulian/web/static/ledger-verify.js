@@ -13,7 +13,10 @@
 
 const DASH = "\u2014";
 const HASH_SIZE = 32;
-const SIGNATURE_BYTES = 68;
+const ED25519_BYTES = 64;
+// A key hash and at least one byte of signature. Lines of other kinds share a note (a witness's
+// cosignature: key ID, timestamp, signature) and are skipped, as C2SP asks of a verifier.
+const MIN_SIGNATURE_BYTES = 5;
 const enc = new TextEncoder();
 
 /* -- bytes ------------------------------------------------------------------------------------ */
@@ -97,7 +100,7 @@ function splitNote(note) {
     if (parts.length !== 3 || parts[0] !== DASH || !parts[1]) throw new Bad("note_bad_line", { line: n });
     let raw;
     try { raw = fromBase64(parts[2]); } catch (e) { throw new Bad("note_bad_base64", { line: n }); }
-    if (raw.length !== SIGNATURE_BYTES) throw new Bad("note_bad_length", { line: n, bytes: raw.length });
+    if (raw.length < MIN_SIGNATURE_BYTES) throw new Bad("note_bad_length", { line: n, bytes: raw.length });
     return { line: n, name: parts[1], hash: raw.slice(0, 4), signature: raw.slice(4) };
   });
   if (!sigs.length) throw new Bad("note_unsigned");
@@ -270,7 +273,7 @@ async function checkSignature(split, verifier, pass) {
     throw new Bad("sig_wrong_hash", { line: mine[0].line, hash: toHex(mine[0].hash), key: toHex(verifier.hash) });
   }
   for (const s of matching) {
-    if (await ed25519(verifier.publicKey, s.signature, split.text)) {
+    if (s.signature.length === ED25519_BYTES && await ed25519(verifier.publicKey, s.signature, split.text)) {
       pass("signature", "sig_ok", { line: s.line, name: verifier.name });
       return;
     }
