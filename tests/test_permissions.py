@@ -71,6 +71,8 @@ PUBLIC = {
     # A witness's cosignature: its signatures are its credentials (a trusted witness key over
     # one of our own signed checkpoints); anything else is refused and nothing is stored.
     ("POST", "/api/v1/ledger/cosignatures"),
+    ("POST", "/api/v1/ledger/verify"),
+    ("GET", "/ledger/verify"),
 }
 
 Guard = tuple[

@@ -55,6 +55,7 @@ from shulian.web import (
     circulation_desk,
     circulation_pages,
     circulation_rules,
+    ledger_pages,
     pages,
 )
 from shulian.web.render import LANG_COOKIE, render
@@ -159,6 +160,7 @@ def create_app(
     app.include_router(circulation_pages.router)
     app.include_router(circulation_desk.router)
     app.include_router(circulation_rules.router)
+    app.include_router(ledger_pages.router)
 
     @app.get("/healthz", tags=["system"])
     def healthz(session: SessionDep) -> dict[str, str]:

@@ -10,6 +10,7 @@ from babel.messages.extract import extract_from_dir
 import shulian
 from shulian.accounts.models import ReaderStatus
 from shulian.core import i18n
+from shulian.ledger.check import MESSAGES as LEDGER_CHECKS
 from shulian.web.pages import KIND_LABELS
 
 SRC = Path(shulian.__file__).parent
@@ -54,6 +55,7 @@ def test_every_visible_string_is_translated() -> None:
         | set(KIND_LABELS.values())
         | {s.value for s in ReaderStatus}
         | {"Page not found"}
+        | set(LEDGER_CHECKS.values())  # the verifier's findings, on pages and in the API
     )
     assert len(_error_templates()) > 15 and len(wanted) > 80
     missing = sorted(m for m in wanted if m not in zh)

@@ -13,5 +13,7 @@ Public operations (``shulian.ledger.service``): ``catch_up``, ``issue_checkpoint
 ``receive_cosignatures``, ``checkpoint_note``, ``trust_witness``, ``untrust_witness``,
 ``list_cosignatures``, ``list_witnesses``. Pure parts: ``merkle`` (hashing, proofs,
 verification), ``leaf`` (the canonical leaf encoding and reader pseudonyms), ``note`` (C2SP
-signed notes and checkpoints), ``cosign`` (C2SP cosignatures); ``peer`` reads a peer over HTTP.
+signed notes and checkpoints), ``cosign`` (C2SP cosignatures), ``check`` (a checkpoint or a
+receipt checked against a verifier key, as the public verify page does in the browser); ``peer``
+reads a peer over HTTP.
 """

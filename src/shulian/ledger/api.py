@@ -1,6 +1,6 @@
-"""HTTP API of the ledger. Reading it is public (leaves carry pseudonyms, never names);
-signing a checkpoint on demand and trusting a witness need ``ledger.audit``. A witness POSTs
-its cosignature as the cosigned checkpoint note (``text/plain``); the signatures are its
+"""HTTP API of the ledger. Reading and verifying it are public (leaves carry pseudonyms, never
+names); signing a checkpoint on demand and trusting a witness need ``ledger.audit``. A witness
+POSTs its cosignature as the cosigned checkpoint note (``text/plain``); the signatures are its
 credentials, so that route needs no login."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from shulian.core.deps import NowDep, SessionDep, require
 from shulian.core.security import Principal
-from shulian.ledger import cosignatures, service, witness
+from shulian.ledger import check, cosignatures, service, witness
 from shulian.ledger.cosign import Cosigner
 from shulian.ledger.errors import InvalidProofRequest, SplitViewReported
 from shulian.ledger.note import Signer
@@ -26,6 +26,8 @@ from shulian.ledger.schemas import (
     LeafRead,
     PeerRead,
     SplitViewRead,
+    VerifyRequest,
+    VerifyResult,
     WitnessRead,
 )
 
@@ -185,3 +187,12 @@ def split_views(
 ) -> list[SplitViewRead]:
     """Evidence of logs (ours or a peer's) that showed two histories."""
     return witness.list_split_views(session, limit=limit)
+
+
+@router.post("/verify", response_model=VerifyResult)
+def verify(body: VerifyRequest, request: Request) -> VerifyResult:
+    """Check a signed checkpoint or a receipt against a verifier key (default: this library's),
+    as the public verify page does in the browser: ``ok`` and every check with what passed or
+    exactly what failed. Answers 200 either way; a failed check is a finding, not an error."""
+    key = body.key if body.key and body.key.strip() else _signer(request).verifier.vkey
+    return check.verify(key=key, checkpoint=body.checkpoint, receipt=body.receipt)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
 
 
 class CheckpointRead(BaseModel):
@@ -103,3 +105,35 @@ class SplitViewRead(BaseModel):
     note_a: str
     note_b: str
     detected_at: str
+
+
+class VerifyRequest(BaseModel):
+    """A signed checkpoint note, or a receipt (as ``.../receipt`` answers it, or that JSON as
+    text), to check against ``key`` (default: this library's verifier key)."""
+
+    checkpoint: str | None = Field(default=None, max_length=20_000)
+    receipt: dict[str, Any] | str | None = None
+    key: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _one_thing(self) -> VerifyRequest:
+        if (self.checkpoint is None) == (self.receipt is None):
+            raise ValueError("give either a checkpoint or a receipt")
+        return self
+
+
+class VerifyCheck(BaseModel):
+    name: str  # key, receipt, note, checkpoint, origin, signature, leaf, leaf_hash, tree, inclusion
+    ok: bool
+    code: str  # what passed or failed, as ``ledger.check.MESSAGES`` names it
+    detail: str  # in English, stable for programs
+    message: str  # the same, in the caller's language
+
+
+class VerifyResult(BaseModel):
+    ok: bool  # every check passed
+    checks: list[VerifyCheck]
+    origin: str | None = None  # the checkpoint's, once its text parsed
+    tree_size: int | None = None
+    root_hash: str | None = None
+    event: dict[str, Any] | None = None  # the receipt's decoded leaf
