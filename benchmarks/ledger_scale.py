@@ -92,6 +92,7 @@ def build(
         reader_id = s.scalar(select(func.max(Reader.id))) or 0
         loan_id = s.scalar(select(func.max(Loan.id))) or 0
         template = s.scalars(select(Reader).order_by(Reader.id)).first()
+        existing = list(s.scalars(select(Reader.id).where(Reader.card_number.like("B%"))))
         assert template is not None
         busy = set(s.scalars(select(Loan.item_id).where(Loan.returned_at.is_(None))))
         items = [
@@ -139,7 +140,7 @@ def build(
         leaves += flush(factory, pseudonyms, batch_events, reader_rows, Reader, signer, every)
         bar.update(task, advance=len(batch_events))
         batch_events, loan_rows = [], []
-        all_readers = [r for r in new_readers]
+        all_readers = list(new_readers) or existing  # on --resume: those registered before
         span = 3 * 365 * 24 * 3600 / max(1, (events - done - readers) // 2)
         n = 0
         while done + readers + n < events:
