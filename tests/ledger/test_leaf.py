@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from shulian.core.db import canonical_json
 from shulian.ledger import leaf
 
 P = leaf.Pseudonymizer("leaf-test-secret")
@@ -95,3 +96,43 @@ def test_the_time_is_written_in_utc_with_microseconds() -> None:
         actor=None, branch=None, subject=None, payload={},
     )  # fmt: skip
     assert json.loads(data)["at"] == "2026-11-21T09:30:00.000005Z"
+
+
+def stored(payload_text: str, **fields: Any) -> bytes | None:
+    args = {"seq": 1, "type": "t", "actor": None, "branch": None, "subject": None}
+    args.update(fields)
+    return leaf.encode_stored(P, payload=payload_text, at=leaf.timestamp(AT), **args)
+
+
+@settings(max_examples=400, deadline=None)
+@example(payload={"reader": "reader:7", "states": {"loan:1": "ab"}}, actor="staff:1",
+         subject="loan:1", branch="CEN")  # fmt: skip
+@example(payload={"note": "书 reader:7"}, actor=None, subject=None, branch=None)
+@example(payload={"reader:7": 1}, actor=None, subject=None, branch=None)
+@given(
+    payload=st.dictionaries(texts, values, max_size=5),
+    actor=st.one_of(st.none(), texts),
+    subject=st.one_of(st.none(), texts),
+    branch=st.one_of(st.none(), texts),
+)
+def test_a_leaf_built_around_the_stored_payload_text_is_the_definition(
+    payload: dict[str, Any], actor: str | None, subject: str | None, branch: str | None
+) -> None:
+    """Payloads are stored as canonical JSON (every JSON column is); the audit builds the leaf
+    around that text. Where it does not give up (None), it gives the definition's bytes."""
+    expected = walk(payload, actor=actor, subject=subject, branch=branch)
+    text = canonical_json(payload)
+    got = stored(text, actor=actor, subject=subject, branch=branch)
+    assert got is None or got == expected
+    # Text that is not canonical (an older row, or edited by hand) never passes for the leaf.
+    loose = json.dumps(payload, ensure_ascii=True, indent=1)
+    if loose != text:
+        assert stored(loose, actor=actor, subject=subject, branch=branch) != expected
+
+
+def test_a_checkout_payload_is_used_as_stored() -> None:
+    payload = {"loan": 9, "reader": "reader:5", "due": "2026-12-21", "states": {"loan:9": "ab"}}
+    fields = {"actor": "staff:1", "subject": "loan:9", "branch": "CEN"}
+    got = stored(canonical_json(payload), **fields)
+    assert got is not None and got == walk(payload, **fields)
+    assert b"reader:5" not in got

@@ -9,6 +9,7 @@ transaction.
 from __future__ import annotations
 
 import enum
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,9 +63,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys, no insignificant whitespace and characters as they are: how every
+    JSON column is written, so an event's payload is stored as the text its ledger leaf holds
+    (the audit then re-derives a leaf without parsing and re-encoding the payload)."""
+    return _CANONICAL_JSON.encode(value)
+
+
 def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys, a busy timeout and real BEGINs."""
+    """An engine for ``url``; SQLite gets WAL, foreign keys, a busy timeout and real BEGINs.
+    JSON columns are written as :func:`canonical_json`."""
     parsed = make_url(url)
+    kwargs.setdefault("json_serializer", canonical_json)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

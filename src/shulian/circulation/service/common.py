@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -68,19 +70,49 @@ def loan_state_of(
     returned_at: datetime | None,
     terms_digest: str,
 ) -> str:
-    """:func:`loan_state` from a loan's columns (the ledger audit digests millions of them)."""
-    return state_digest(
-        {
-            "item": item_id,
-            "reader": reader_ref(reader_id),
-            "branch": branch_code,
-            "out": out_at.isoformat(),
-            "due": due_at.isoformat(),
-            "renewals": renewals,
-            "returned": returned_at.isoformat() if returned_at else None,
-            "terms": terms_digest,
-        }
+    """:func:`loan_state` from a loan's columns."""
+    return loan_state_digest(
+        item_id=item_id,
+        reader_id=reader_id,
+        branch_code=branch_code,
+        out=out_at.isoformat(),
+        due=due_at.isoformat(),
+        renewals=renewals,
+        returned=returned_at.isoformat() if returned_at else None,
+        terms_digest=terms_digest,
     )
+
+
+_JSON_STRING = json.encoder.encode_basestring
+
+
+def loan_state_digest(
+    *,
+    item_id: int,
+    reader_id: int | None,
+    branch_code: str,
+    out: str,
+    due: str,
+    renewals: int,
+    returned: str | None,
+    terms_digest: str,
+) -> str:
+    """The state digest of a loan from its columns, times given as ISO text: the canonical JSON
+    written out by hand (the ledger audit digests millions of loans). The same text as
+    ``state_digest`` of the dict it spells, which a test checks."""
+    canon = "".join(
+        (
+            '{"branch":', _JSON_STRING(branch_code),
+            ',"due":', _JSON_STRING(due),
+            ',"item":', str(int(item_id)),
+            ',"out":', _JSON_STRING(out),
+            ',"reader":', "null" if reader_id is None else f'"reader:{int(reader_id)}"',
+            ',"renewals":', str(int(renewals)),
+            ',"returned":', "null" if returned is None else _JSON_STRING(returned),
+            ',"terms":', _JSON_STRING(terms_digest), "}",
+        )
+    )  # fmt: skip
+    return hashlib.sha256(canon.encode()).hexdigest()[:32]
 
 
 def hold_state(hold: Hold) -> str:
