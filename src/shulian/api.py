@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -24,8 +24,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import cookie_parser
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shulian import __version__
 from shulian.accounts import service as accounts_service
@@ -37,7 +40,7 @@ from shulian.circulation.worker import CirculationWorker
 from shulian.consortium.api import router as consortium_router
 from shulian.core import i18n
 from shulian.core.clock import utcnow
-from shulian.core.config import Settings
+from shulian.core.config import Language, Settings
 from shulian.core.db import make_engine, make_sessionmaker
 from shulian.core.deps import SAFE_METHODS, NotAuthenticated, SessionDep
 from shulian.core.errors import ShulianError
@@ -204,38 +207,7 @@ def _principal_resolver(
 
 
 def _install_middleware(app: FastAPI, settings: Settings, *, secret: str) -> None:
-    @app.middleware("http")
-    async def language_and_origin(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        lang = i18n.parse_language(request.cookies.get(LANG_COOKIE)) or settings.default_language
-        i18n.set_language(lang)
-        # Cookie-authenticated writes must come from our own pages (SameSite=Lax does the rest).
-        origin = request.headers.get("origin")
-        cross_site = (
-            bool(origin)
-            and origin != "null"
-            and (urlsplit(origin or "").netloc != request.headers.get("host", ""))
-        )
-        if request.method not in SAFE_METHODS and cross_site:
-            return JSONResponse(
-                {"error": "CrossOriginRequest", "detail": "Request from another site refused"},
-                status_code=403,
-            )
-        started = time.perf_counter()
-        response = await call_next(request)
-        # Path only: query strings carry searches (names, card numbers) that must not be logged.
-        access_log.info(
-            "%s %s %d %.1fms",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
-
+    app.add_middleware(LanguageAndOrigin, default_language=settings.default_language)
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret,
@@ -244,6 +216,66 @@ def _install_middleware(app: FastAPI, settings: Settings, *, secret: str) -> Non
         same_site="lax",
         https_only=settings.secure_cookies,
     )
+
+
+class LanguageAndOrigin:
+    """Every request: its language (cookie, else the library's default), a refusal of
+    cookie-authenticated writes from other sites, safe headers, and an access log line.
+
+    Plain ASGI rather than ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware`` runs
+    the rest of the app in a task of its own and streams the response through a memory channel,
+    which cost about a millisecond a request here."""
+
+    def __init__(self, app: ASGIApp, *, default_language: Language) -> None:
+        self.app = app
+        self.default_language = default_language
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        cookies = cookie_parser(headers.get("cookie", ""))
+        lang = i18n.parse_language(cookies.get(LANG_COOKIE)) or self.default_language
+        i18n.set_language(lang)
+        # Cookie-authenticated writes must come from our own pages (SameSite=Lax does the rest).
+        origin = headers.get("origin")
+        cross_site = (
+            bool(origin)
+            and origin != "null"
+            and urlsplit(origin or "").netloc != headers.get("host", "")
+        )
+        if scope["method"] not in SAFE_METHODS and cross_site:
+            refusal = JSONResponse(
+                {"error": "CrossOriginRequest", "detail": "Request from another site refused"},
+                status_code=403,
+            )
+            await refusal(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                out = MutableHeaders(scope=message)
+                out.setdefault("X-Content-Type-Options", "nosniff")
+                out.setdefault("Referrer-Policy", "same-origin")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            # Path only: query strings carry searches (names, card numbers) that must not be
+            # logged.
+            access_log.info(
+                "%s %s %d %.1fms",
+                scope["method"],
+                scope["path"],
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
 
 
 def _wants_json(request: Request) -> bool:

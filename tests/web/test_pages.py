@@ -174,7 +174,9 @@ class TestLogs:
         make_staff(session, roles=["circulation"], username="desk5")
         _login(client, "staff", "desk5")
         with caplog.at_level(logging.INFO, logger="shulian.access"):
-            client.get("/staff/readers", params={"q": "张无忌"})
+            r = client.get("/staff/readers", params={"q": "张无忌"})
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] == "same-origin"
         lines = [r.getMessage() for r in caplog.records if r.name == "shulian.access"]
         assert any(line.startswith("GET /staff/readers 200") for line in lines)
         assert not any("张无忌" in line or "%E5" in line for line in lines)
