@@ -49,6 +49,7 @@ from shulian.ledger.api import router as ledger_router
 from shulian.ledger.cosign import load_or_create_cosigner
 from shulian.ledger.note import load_or_create_signer
 from shulian.ledger.worker import LedgerWorker
+from shulian.search import analysis
 from shulian.search.api import RateLimiter
 from shulian.search.api import router as search_router
 from shulian.search.service import SearchService, SearchWorker
@@ -95,6 +96,8 @@ def create_app(
             worker.start()
         indexer = None
         if settings.search_worker:
+            # Before the first request: loading the analysers inside one stalls all the others.
+            await anyio.to_thread.run_sync(analysis.warm_up)
             indexer = SearchWorker(
                 app.state.search,
                 app.state.sessionmaker,

@@ -121,6 +121,14 @@ def _jieba() -> Any:
     return jieba.dt
 
 
+def warm_up() -> None:
+    """Load jieba's dictionary, pypinyin's and OpenCC's now (about a second of CPU) rather than
+    inside the first search or the first index update, where it stalls every other request."""
+    text_tokens("书链图书馆 Library")
+    pinyin_forms("狂人日记")
+    to_simplified("圖書館")
+
+
 def has_cjk(text: str) -> bool:
     return _CJK_CHAR.search(text) is not None
 
