@@ -35,40 +35,53 @@ CONSUMER = "ledger"
 
 
 class DatabaseNodes:
-    """Perfect-subtree hashes from the ledger's tables, fetched in one round trip per level."""
+    """Perfect-subtree hashes from the ledger's tables, in one round trip.
 
-    def __init__(self, session: Session) -> None:
+    ``also`` names keys to fetch in the same round trip as the first request (a proof's own
+    leaf): they are kept in ``fetched`` and not required to exist."""
+
+    def __init__(self, session: Session, *, also: Iterable[merkle.Key] = ()) -> None:
         self.session = session
+        self.also = set(also)
+        self.fetched: dict[merkle.Key, bytes] = {}
 
     def perfect_hashes(self, keys: Iterable[merkle.Key]) -> Mapping[merkle.Key, bytes]:
         keys = set(keys)
-        out: dict[merkle.Key, bytes] = {}
-        leaves = [i for level, i in keys if level == 0]
-        if leaves:
-            rows = self.session.execute(
-                select(LedgerLeaf.idx, LedgerLeaf.leaf_hash).where(LedgerLeaf.idx.in_(leaves))
-            )
-            out.update(((0, idx), h) for idx, h in rows)
-        inner = sorted(k for k in keys if k[0] > 0)
+        wanted = keys | self.also
+        self.also = set()
+        leaves = sorted(i for level, i in wanted if level == 0)
+        inner = sorted(k for k in wanted if k[0] > 0)
         # (level = ? AND idx = ?) OR ...: SQLite answers a row-value IN with a full scan of the
         # nodes, but each OR term with a primary-key lookup (PostgreSQL does both well). Written
         # as driver SQL: an expression of a different length each time would cost SQLAlchemy a
         # fresh compile per proof, most of a proof's time.
         conn = self.session.connection()
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        for start in range(0, len(inner), 200):
+        out: dict[merkle.Key, bytes] = {}
+        first = True
+        for start in range(0, max(len(inner), 1), 200):
             part = inner[start : start + 200]
-            where = " OR ".join([f"(level = {mark} AND idx = {mark})"] * len(part))
-            params = tuple(v for key in part for v in key)
-            node_rows = conn.exec_driver_sql(
-                f"SELECT level, idx, hash FROM ledger_nodes WHERE {where}",  # noqa: S608 (placeholders only)
-                params,
-            )
-            out.update(((level, idx), bytes(h)) for level, idx, h in node_rows)
+            selects, params = [], []
+            if first and leaves:  # the leaves ride along with the first batch of nodes
+                marks = ", ".join([mark] * len(leaves))
+                selects.append(
+                    f"SELECT 0, idx, leaf_hash FROM ledger_leaves WHERE idx IN ({marks})"  # noqa: S608
+                )
+                params.extend(leaves)
+            if part:
+                where = " OR ".join([f"(level = {mark} AND idx = {mark})"] * len(part))
+                selects.append(f"SELECT level, idx, hash FROM ledger_nodes WHERE {where}")  # noqa: S608
+                params.extend(v for key in part for v in key)
+            first = False
+            if not selects:
+                break
+            rows = conn.exec_driver_sql(" UNION ALL ".join(selects), tuple(params))
+            out.update(((level, idx), bytes(h)) for level, idx, h in rows)
         missing = keys - out.keys()
         if missing:
             raise LedgerCorrupt(f"missing subtree hashes {sorted(missing)[:3]}")
-        return out
+        self.fetched.update(out)
+        return {k: out[k] for k in keys}
 
     def stored_in_ranges(self, keys: Iterable[merkle.Key]) -> dict[merkle.Key, bytes]:
         """The stored hashes of a run of adjacent subtrees (the audit's chunks), one range query
@@ -231,25 +244,32 @@ def leaf(session: Session, index: int) -> LeafRead:
 def inclusion_proof(session: Session, *, index: int, size: int | None = None) -> InclusionProofRead:
     """The proof that leaf ``index`` is in the tree of ``size`` leaves (default: the latest
     checkpoint's). Raises: InvalidProofRequest, LeafNotFound."""
-    latest = latest_checkpoint(session)
-    n = size if size is not None else (latest.tree_size if latest else 0)
-    current = tree_size(session)
+    # Three round trips in driver SQL: proofs are what the public asks for most.
+    conn = session.connection()
+    latest = conn.exec_driver_sql(
+        "SELECT tree_size, root_hash FROM ledger_checkpoints ORDER BY tree_size DESC LIMIT 1"
+    ).first()
+    n = size if size is not None else (latest[0] if latest else 0)
+    last = conn.exec_driver_sql("SELECT max(idx) FROM ledger_leaves").scalar()
+    current = 0 if last is None else last + 1
     if index < 0 or index >= current:
         raise LeafNotFound(index, current)
+    nodes = DatabaseNodes(session, also=[(0, index)])
     try:
-        proof = merkle.inclusion_proof(DatabaseNodes(session), current, index, n)
+        proof = merkle.inclusion_proof(nodes, current, index, n)
     except merkle.ProofError as exc:
         raise InvalidProofRequest(str(exc)) from None
-    row = session.get(LedgerLeaf, index)
-    assert row is not None
+    leaf = nodes.fetched.get((0, index))
+    if leaf is None:
+        row = session.get(LedgerLeaf, index)
+        assert row is not None
+        leaf = row.leaf_hash
     return InclusionProofRead(
         index=index,
         tree_size=n,
-        leaf_hash=row.leaf_hash.hex(),
+        leaf_hash=leaf.hex(),
         proof=[p.hex() for p in proof],
-        root_hash=(
-            latest.root_hash if latest and latest.tree_size == n else root_hash(session, n)
-        ).hex(),
+        root_hash=(bytes(latest[1]) if latest and latest[0] == n else root_hash(session, n)).hex(),
     )
 
 
