@@ -27,6 +27,7 @@ from shulian.consortium.schemas import (
     WeeklyHours,
 )
 from shulian.core import events
+from shulian.core.db import transaction_cache
 
 # Furthest a due date may be pushed past closed days before we call the calendar broken.
 MAX_CLOSED_RUN = 366
@@ -40,10 +41,18 @@ def get_branch(session: Session, branch_id: int) -> Branch:
 
 
 def get_branch_by_code(session: Session, code: str) -> Branch:
-    """Raises: BranchNotFound."""
-    branch = session.scalars(select(Branch).where(Branch.code == code.strip().upper())).first()
+    """Raises: BranchNotFound. A unit of work asks this several times for one branch (a
+    checkout: the desk's branch, then its calendar): after the first, it is remembered for the
+    rest of the transaction (the session's identity map holds objects only weakly)."""
+    key = code.strip().upper()
+    known: dict[str, Branch] = transaction_cache(session).setdefault("branches", {})
+    found = known.get(key)
+    if found is not None and found.code == key and found in session:
+        return found
+    branch = session.scalars(select(Branch).where(Branch.code == key)).first()
     if branch is None:
         raise BranchNotFound(code)
+    known[key] = branch
     return branch
 
 

@@ -163,6 +163,21 @@ def make_sessionmaker(engine: Engine, *, readonly: bool = False) -> sessionmaker
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
 
 
+def transaction_cache(session: Session) -> dict[str, Any]:
+    """A dict that lives as long as the session's current transaction: for lookups a unit of
+    work repeats (a branch by its code, the circulation options), which another transaction
+    may change, so they are never kept beyond this one. Outside a transaction: a fresh dict."""
+    tx = session.get_transaction()
+    if tx is None:
+        return {}
+    held = session.info.get("shulian.transaction_cache")
+    if held is None or held[0] is not tx:
+        held = (tx, {})
+        session.info["shulian.transaction_cache"] = held
+    cache: dict[str, Any] = held[1]
+    return cache
+
+
 @contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""

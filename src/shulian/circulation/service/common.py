@@ -17,6 +17,7 @@ from shulian.circulation.models import CirculationOption, Fine, Hold, Loan, Tran
 from shulian.circulation.policy import Terms, local_date
 from shulian.circulation.schemas import LoanRead
 from shulian.core import events
+from shulian.core.db import transaction_cache
 from shulian.core.errors import ShulianError
 from shulian.core.events import state_digest
 
@@ -29,8 +30,16 @@ DEFAULT_OPTIONS = {
 
 
 def option(session: Session, name: str) -> str:
-    row = session.get(CirculationOption, name)
-    return row.value if row else DEFAULT_OPTIONS[name]
+    """A circulation option, all read in one query once per transaction (an option left at its
+    default has no row, so the identity map cannot remember it)."""
+    cache = transaction_cache(session)
+    options: dict[str, str] | None = cache.get("circulation_options")
+    if options is None:
+        options = dict(DEFAULT_OPTIONS)
+        rows = session.execute(select(CirculationOption.name, CirculationOption.value))
+        options.update((name, value) for name, value in rows)
+        cache["circulation_options"] = options
+    return options[name]
 
 
 def library_tz(session: Session) -> ZoneInfo:

@@ -29,6 +29,7 @@ from shulian.circulation.schemas import (
 )
 from shulian.circulation.service.common import DEFAULT_OPTIONS, emit, option
 from shulian.consortium import service as consortium_service
+from shulian.core.db import transaction_cache
 from shulian.core.errors import NotFound
 
 TIE_BREAK = (
@@ -193,6 +194,7 @@ def set_option(session: Session, *, name: str, value: str, actor: str, now: date
     else:
         row.value = value
     session.flush()
+    transaction_cache(session).pop("circulation_options", None)
     emit(
         session,
         type="circulation.option.set",
