@@ -712,6 +712,23 @@ def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
 
 
+@contextmanager
+def _exits_on_failure(failed: str, interrupted: str) -> Iterator[None]:
+    """Ctrl-C exits 130 saying ``interrupted``; a refusal, a database or file error exits 1
+    with its first line after ``failed``."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        yield
+    except KeyboardInterrupt:
+        err.print(f"[yellow]Interrupted: {interrupted}[/]")
+        raise typer.Exit(130) from None
+    except (ShulianError, OperationalError, OSError) as exc:
+        detail = exc.detail if isinstance(exc, ShulianError) else str(exc).splitlines()[0]
+        err.print(f"[bold red]{failed}:[/] {detail}")
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def backup(
     path: Annotated[
@@ -722,7 +739,6 @@ def backup(
     """Write a consistent snapshot of the library (every table, the secret, the ledger keys and
     the digital resources' files) to one archive, owner-only, while the platform runs. The search
     index is not in it: it is rebuilt from the database."""
-    from sqlalchemy.exc import OperationalError
 
     from shulian.backup.dump import create_backup
 
@@ -745,7 +761,7 @@ def backup(
         raise typer.Exit(1)
     engine = make_engine(url)
     try:
-        with _rows_progress() as bar:
+        with _exits_on_failure("Backup failed", "no archive written."), _rows_progress() as bar:
             manifest = create_backup(
                 engine,
                 data_dir=settings.data_dir,
@@ -753,13 +769,6 @@ def backup(
                 now=now,
                 progress=_TableBars(bar, "Saving"),
             )
-    except KeyboardInterrupt:
-        err.print("[yellow]Interrupted: no archive written.[/]")
-        raise typer.Exit(130) from None
-    except (ShulianError, OperationalError, OSError) as exc:
-        detail = exc.detail if isinstance(exc, ShulianError) else str(exc).splitlines()[0]
-        err.print(f"[bold red]Backup failed:[/] {detail}")
-        raise typer.Exit(1) from None
     finally:
         engine.dispose()
     console.print(
@@ -792,7 +801,6 @@ def restore(
     """Restore an archive into an empty database (SQLite or PostgreSQL, whichever made it) and
     the data directory. The archive is checked whole first; the database is loaded in one
     transaction, so a refusal, an error or Ctrl-C leaves it as it was."""
-    from sqlalchemy.exc import OperationalError
 
     from shulian.backup.restore import restore_backup
 
@@ -802,7 +810,10 @@ def restore(
         raise typer.Exit(1)
     engine = make_engine(settings.effective_database_url)
     try:
-        with _rows_progress() as bar:
+        with (
+            _exits_on_failure("Restore refused", "the database is as it was."),
+            _rows_progress() as bar,
+        ):
             check_task = bar.add_task("Checking the archive", total=path.stat().st_size)
             report = restore_backup(
                 engine,
@@ -812,13 +823,6 @@ def restore(
                 progress=_TableBars(bar, "Loading"),
                 checking=lambda n: bar.advance(check_task, n),
             )
-    except KeyboardInterrupt:
-        err.print("[yellow]Interrupted: the database is as it was.[/]")
-        raise typer.Exit(130) from None
-    except (ShulianError, OperationalError, OSError) as exc:
-        detail = exc.detail if isinstance(exc, ShulianError) else str(exc).splitlines()[0]
-        err.print(f"[bold red]Restore refused:[/] {detail}")
-        raise typer.Exit(1) from None
     finally:
         engine.dispose()
     m = report.manifest

@@ -1,6 +1,6 @@
-"""Libraries for the witnessing tests: each with its own migrated database of the suite's kind
-(SQLite files, or PostgreSQL databases when ``SHULIAN_TEST_DATABASE_URL`` is set), dropped
-afterwards."""
+"""Libraries for the witnessing tests (``a`` witnesses ``b``): each with its own migrated
+database of the suite's kind (SQLite files, or PostgreSQL databases when
+``SHULIAN_TEST_DATABASE_URL`` is set), dropped afterwards."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from shulian.core.db import make_engine
 from shulian.migrations import upgrade
 from tests.conftest import PG_URL
+from tests.ledger.libraries import Library, make_library
 
 
 @pytest.fixture
@@ -49,3 +50,17 @@ def library_db(tmp_path: Path) -> Iterator[Callable[[str], str]]:
             for db in created:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def a(library_db: Callable[[str], str], tmp_path: Path) -> Iterator[Library]:
+    lib = make_library(library_db("a"), tmp_path / "a", "library-a")
+    yield lib
+    lib.engine.dispose()
+
+
+@pytest.fixture
+def b(library_db: Callable[[str], str], tmp_path: Path) -> Iterator[Library]:
+    lib = make_library(library_db("b"), tmp_path / "b", "library-b")
+    yield lib
+    lib.engine.dispose()

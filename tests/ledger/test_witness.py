@@ -4,7 +4,7 @@ through B's real HTTP API (in process), and a hostile peer serves forged checkpo
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,20 +24,6 @@ from tests.ledger.libraries import Library, make_library
 from tests.ledger.peers import StaticPeer
 
 B_URL = "http://library-b.test"
-
-
-@pytest.fixture
-def a(library_db: Callable[[str], str], tmp_path: Path) -> Iterator[Library]:
-    lib = make_library(library_db("a"), tmp_path / "a", "library-a")
-    yield lib
-    lib.engine.dispose()
-
-
-@pytest.fixture
-def b(library_db: Callable[[str], str], tmp_path: Path) -> Iterator[Library]:
-    lib = make_library(library_db("b"), tmp_path / "b", "library-b")
-    yield lib
-    lib.engine.dispose()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,7 +20,7 @@ from typer.testing import CliRunner, Result
 from shulian.cli import app as cli
 from shulian.ledger.cosign import Cosigner
 from shulian.ledger.note import Signer, open_checkpoint
-from tests.ledger.libraries import Library, make_library
+from tests.ledger.libraries import Library
 
 pytestmark = pytest.mark.slow
 
@@ -29,20 +29,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def a(library_db: Callable[[str], str], tmp_path: Path) -> Iterator[Library]:
-    lib = make_library(library_db("a"), tmp_path / "a", "library-a")
-    yield lib
-    lib.engine.dispose()
-
-
-@pytest.fixture
-def b(library_db: Callable[[str], str], tmp_path: Path) -> Iterator[Library]:
-    lib = make_library(library_db("b"), tmp_path / "b", "library-b")
-    yield lib
-    lib.engine.dispose()
 
 
 @pytest.fixture

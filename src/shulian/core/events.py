@@ -83,8 +83,12 @@ def record(
 def state_digest(state: dict[str, Any]) -> str:
     """16 bytes of SHA-256 over the canonical JSON of a row's ``state``, in hex: what an event
     carries so the ledger audit can tell whether the row was changed behind the platform."""
-    canon = json.dumps(state, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canon.encode()).hexdigest()[:32]
+    return text_digest(json.dumps(state, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+
+
+def text_digest(canonical: str) -> str:
+    """:func:`state_digest` of a state whose canonical JSON text is already written."""
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 _EVENTS: Table = Event.__table__  # type: ignore[assignment]

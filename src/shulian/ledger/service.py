@@ -58,11 +58,10 @@ class DatabaseNodes:
         conn = self.session.connection()
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         out: dict[merkle.Key, bytes] = {}
-        first = True
-        for start in range(0, max(len(inner), 1), 200):
-            part = inner[start : start + 200]
+        batches = [inner[i : i + 200] for i in range(0, len(inner), 200)] or [[]]
+        for n, part in enumerate(batches):
             selects, params = [], []
-            if first and leaves:  # the leaves ride along with the first batch of nodes
+            if n == 0 and leaves:  # the leaves ride along with the first batch of nodes
                 marks = ", ".join([mark] * len(leaves))
                 selects.append(
                     f"SELECT 0, idx, leaf_hash FROM ledger_leaves WHERE idx IN ({marks})"  # noqa: S608
@@ -72,32 +71,14 @@ class DatabaseNodes:
                 where = " OR ".join([f"(level = {mark} AND idx = {mark})"] * len(part))
                 selects.append(f"SELECT level, idx, hash FROM ledger_nodes WHERE {where}")  # noqa: S608
                 params.extend(v for key in part for v in key)
-            first = False
-            if not selects:
-                break
-            rows = conn.exec_driver_sql(" UNION ALL ".join(selects), tuple(params))
-            out.update(((level, idx), bytes(h)) for level, idx, h in rows)
+            if selects:
+                rows = conn.exec_driver_sql(" UNION ALL ".join(selects), tuple(params))
+                out.update(((level, idx), bytes(h)) for level, idx, h in rows)
         missing = keys - out.keys()
         if missing:
             raise LedgerCorrupt(f"missing subtree hashes {sorted(missing)[:3]}")
         self.fetched.update(out)
         return {k: out[k] for k in keys}
-
-    def stored_in_ranges(self, keys: Iterable[merkle.Key]) -> dict[merkle.Key, bytes]:
-        """The stored hashes of a run of adjacent subtrees (the audit's chunks), one range query
-        per level, without insisting they all exist."""
-        by_level: dict[int, list[int]] = {}
-        for level, idx in keys:
-            by_level.setdefault(level, []).append(idx)
-        out: dict[merkle.Key, bytes] = {}
-        for level, idxs in by_level.items():
-            rows = self.session.execute(
-                select(LedgerNode.idx, LedgerNode.hash).where(
-                    LedgerNode.level == level, LedgerNode.idx.between(min(idxs), max(idxs))
-                )
-            )
-            out.update(((level, idx), h) for idx, h in rows)
-        return out
 
 
 def tree_size(session: Session) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -19,7 +18,7 @@ from shulian.circulation.schemas import LoanRead
 from shulian.core import events
 from shulian.core.db import transaction_cache
 from shulian.core.errors import ShulianError
-from shulian.core.events import state_digest
+from shulian.core.events import state_digest, text_digest
 
 DEFAULT_OPTIONS = {
     "timezone": "Asia/Shanghai",
@@ -121,7 +120,7 @@ def loan_state_digest(
             ',"terms":', _JSON_STRING(terms_digest), "}",
         )
     )  # fmt: skip
-    return hashlib.sha256(canon.encode()).hexdigest()[:32]
+    return text_digest(canon)
 
 
 def hold_state(hold: Hold) -> str:
