@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.catalog import service as catalog_service
 from shulian.catalog.models import ItemStatus
-from shulian.catalog.schemas import ItemUpdate
+from shulian.catalog.schemas import ItemUpdate, RecordUpdate
 from shulian.circulation import service as circulation_service
 from shulian.search.documents import SearchQuery
 from shulian.search.service import SearchService, normalize_term
 from tests.conftest import NOW
 from tests.factories.accounts import make_reader
-from tests.factories.catalog import make_item, make_record
+from tests.factories.catalog import make_item, make_record, record_data
 from tests.factories.consortium import make_network
 
 
@@ -32,7 +32,7 @@ def network(session: Session) -> None:
 
 
 def ids(search: SearchService, session: Session, text: str, **kw: object) -> list[int]:
-    page = search.search(session, SearchQuery(text=text, **kw))  # type: ignore[arg-type]
+    page = search.search(SearchQuery(text=text, **kw))  # type: ignore[arg-type]
     return [h.record_id for h in page.hits]
 
 
@@ -73,8 +73,41 @@ class TestCatchUp:
         )
         search.catch_up(session_factory)
         assert ids(search, session, "狂人日记", filters={"available": ["any"]}) == []
-        hit = search.search(session, SearchQuery(text="狂人日记")).hits[0]
+        hit = search.search(SearchQuery(text="狂人日记")).hits[0]
         assert (hit.copies, hit.available) == (1, 0)
+
+    def test_a_result_line_shows_the_record_as_last_published(
+        self, session: Session, session_factory: sessionmaker[Session], search: SearchService
+    ) -> None:
+        record = make_record(session, publish=True, cover_url="https://covers.example/k.jpg")
+        make_item(session, record, branch="B01")
+        make_item(session, record, branch="CEN")
+        search.catch_up(session_factory)
+        hit = search.search(SearchQuery(text="狂人日记")).hits[0]
+        assert (hit.title, hit.authors, hit.year, hit.publisher) == (
+            "狂人日记",
+            ["鲁迅"],
+            1973,
+            "人民文学出版社",
+        )
+        assert (hit.format, hit.clc, hit.cover_url) == (
+            "book",
+            "I210.6",
+            "https://covers.example/k.jpg",
+        )
+        assert (hit.copies, hit.available) == (2, 2)
+
+        corrected = record_data(title="狂人日记", year=1981, publisher="人民文学出版社（新版）")
+        catalog_service.update_record(
+            session,
+            record_id=record.id,
+            data=RecordUpdate(**corrected.model_dump(), version=record.version),
+            actor="staff:cataloguer",
+            now=NOW,
+        )
+        search.catch_up(session_factory)
+        hit = search.search(SearchQuery(text="狂人日记")).hits[0]
+        assert (hit.year, hit.publisher, hit.cover_url) == (1981, "人民文学出版社（新版）", None)
 
     def test_loans_make_a_record_most_borrowed_and_unavailable(
         self, session: Session, session_factory: sessionmaker[Session], search: SearchService
@@ -131,9 +164,9 @@ class TestHotTerms:
         make_record(session, publish=True)
         search.catch_up(session_factory)
         for _ in range(3):
-            search.search(session, SearchQuery(text="狂人日记"))
-        search.search(session, SearchQuery(text="鲁迅"))
-        search.search(session, SearchQuery(text="不存在的书名xyz"))
+            search.search(SearchQuery(text="狂人日记"))
+        search.search(SearchQuery(text="鲁迅"))
+        search.search(SearchQuery(text="不存在的书名xyz"))
         search.flush_counts(session_factory, now=NOW)
         assert search.hot_terms(session, now=NOW) == [("狂人日记", 3), ("鲁迅", 1)]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shulian.catalog import clc
@@ -754,6 +754,8 @@ class IndexRow:
     isbns: list[str]
     branches: list[str] = field(default_factory=list)
     available_branches: list[str] = field(default_factory=list)
+    copies: int = 0  # not withdrawn
+    available: int = 0  # on the shelf now
 
 
 def index_rows(session: Session, record_ids: Sequence[int]) -> tuple[list[IndexRow], list[int]]:
@@ -783,10 +785,13 @@ def index_rows(session: Session, record_ids: Sequence[int]) -> tuple[list[IndexR
         )
     ):
         row = rows[rid]
+        row.copies += 1
         if branch not in row.branches:
             row.branches.append(branch)
-        if status in LENDABLE_NOW and branch not in row.available_branches:
-            row.available_branches.append(branch)
+        if status in LENDABLE_NOW:
+            row.available += 1
+            if branch not in row.available_branches:
+                row.available_branches.append(branch)
     return list(rows.values()), gone
 
 
@@ -805,56 +810,3 @@ def published_ids(session: Session, *, after: int = 0, limit: int = 1000) -> lis
 def count_published(session: Session) -> int:
     stmt = select(func.count(Record.id)).where(Record.status == RecordStatus.PUBLISHED)
     return session.scalar(stmt) or 0
-
-
-def copy_counts(session: Session, record_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-    """Per record: (copies not withdrawn, copies on the shelf now)."""
-    if not record_ids:
-        return {}
-    available = func.sum(case((Item.status == ItemStatus.AVAILABLE, 1), else_=0))
-    rows = session.execute(
-        select(Item.record_id, func.count(Item.id), available)
-        .where(Item.record_id.in_(record_ids), Item.status != ItemStatus.WITHDRAWN)
-        .group_by(Item.record_id)
-    )
-    return {rid: (int(n), int(a or 0)) for rid, n, a in rows}
-
-
-@dataclass(slots=True)
-class HitRow:
-    """What a line of search results shows, read with plain column queries (no ORM objects:
-    this runs on every search)."""
-
-    id: int
-    title: str
-    year: int | None
-    publisher: str | None
-    format: str
-    clc: str | None
-    cover_url: str | None
-    authors: list[str] = field(default_factory=list)
-    copies: int = 0
-    available: int = 0
-
-
-def hit_rows(session: Session, record_ids: Sequence[int]) -> dict[int, HitRow]:
-    """The published records among ``record_ids`` as result lines, with copy counts."""
-    if not record_ids:
-        return {}
-    cols = (Record.id, Record.title, Record.year, Record.publisher, Record.format, Record.clc,
-            Record.cover_url)  # fmt: skip
-    out = {
-        row[0]: HitRow(*row)
-        for row in session.execute(
-            select(*cols).where(Record.id.in_(record_ids), Record.status == RecordStatus.PUBLISHED)
-        )
-    }
-    for rid, name in session.execute(
-        select(RecordContributor.record_id, RecordContributor.name)
-        .where(RecordContributor.record_id.in_(list(out)))
-        .order_by(RecordContributor.record_id, RecordContributor.position)
-    ):
-        out[rid].authors.append(name)
-    for rid, (total, available) in copy_counts(session, list(out)).items():
-        out[rid].copies, out[rid].available = total, available
-    return out

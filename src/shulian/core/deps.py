@@ -46,7 +46,9 @@ class StaffOnly(Forbidden):
         super().__init__("Only library staff can do this")
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that only read app state are async: FastAPI runs a plain ``def`` dependency in
+# the thread pool, a hop that costs more than the dependency itself.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -74,7 +76,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             await run_in_threadpool(session.close)
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     clock: Callable[[], datetime] = request.app.state.clock
     return clock()
 

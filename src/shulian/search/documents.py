@@ -32,6 +32,9 @@ class SearchDoc:
     available_branches: list[str] = field(default_factory=list)  # branches with a copy on shelf
     loans: int = 0  # how often borrowed
     added_at: int = 0  # unix seconds the record was published
+    cover_url: str | None = None
+    copies: int = 0  # copies not withdrawn
+    available: int = 0  # copies on the shelf now
 
 
 class Sort(StrEnum):
@@ -87,9 +90,20 @@ class SearchQuery:
 
 @dataclass(slots=True, frozen=True)
 class SearchHit:
+    """A line of results, read from the index's stored fields: as current as the last catch-up
+    (within seconds of a change), like the facet counts beside it."""
+
     record_id: int
     score: float  # relevance score; for other sorts, the sort key
     title: str  # display title, original characters
+    authors: list[str] = field(default_factory=list)
+    year: int | None = None
+    publisher: str | None = None
+    format: str = "book"
+    clc: str | None = None
+    cover_url: str | None = None
+    copies: int = 0
+    available: int = 0
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ refused (or rebuilt) on open.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -19,12 +20,14 @@ import tantivy
 from shulian.search import analysis
 from shulian.search.documents import SearchDoc
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Edge n-grams of suggestion keys stop here; longer prefixes are checked against the title.
 SUGGEST_MAX_CHARS = 20
 #: Display titles are kept to this length (a title is not a summary).
 DISPLAY_MAX_CHARS = 500
+#: A result line names at most this many contributors.
+LINE_MAX_AUTHORS = 20
 
 #: Record languages whose Latin titles may be romanised Chinese (None: not catalogued).
 ROMANISED_LANGUAGES = frozenset({None, "chi", "zho"})
@@ -51,6 +54,7 @@ def build_schema() -> Any:
     sb = tantivy.SchemaBuilder()
     sb.add_unsigned_field("record_id", indexed=True, fast=True)
     sb.add_bytes_field("display", stored=True)
+    sb.add_bytes_field("line", stored=True)  # the rest of a result line, as JSON (``line_of``)
     for name, option in TEXT_FIELDS.items():
         sb.add_text_field(name, tokenizer_name="whitespace", index_option=option)
     for name in KEYWORD_FACETS:
@@ -72,6 +76,28 @@ def popularity_weight(loans: int) -> float:
     """
     f = min(1.0, math.log10(1 + max(loans, 0)) / 4)
     return float(2 ** (1 + 0.3 * f) - 2)
+
+
+_LINE_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def line_of(doc: SearchDoc) -> bytes:
+    """What a line of results shows besides the title, stored so that a search reads no table.
+
+    Keys are short: the stored text of every document is decompressed on every hit.
+    """
+    return _LINE_JSON.encode(
+        {
+            "a": doc.authors[:LINE_MAX_AUTHORS],
+            "y": doc.year,
+            "p": doc.publisher,
+            "f": doc.format,
+            "c": doc.clc,
+            "u": doc.cover_url,
+            "n": doc.copies,
+            "v": doc.available,
+        }
+    ).encode()
 
 
 def _join(tokens: list[str]) -> str:
@@ -118,6 +144,7 @@ def to_fields(doc: SearchDoc) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "record_id": doc.record_id,
         "display": doc.title[:DISPLAY_MAX_CHARS].encode(),
+        "line": line_of(doc),
         "title": _join(analysis.text_tokens(title_norm, normalized=True)),
         "other_titles": _join(
             [t for o in others_norm for t in analysis.text_tokens(o, normalized=True)]

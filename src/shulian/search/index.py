@@ -274,12 +274,23 @@ class SearchIndex:
         ids = searcher.fast_field_values("record_id", addresses)
         hits = []
         for (key, address), record_id in zip(raw_hits, ids, strict=True):
-            title = searcher.doc(address).get_first("display")
+            doc = searcher.doc(address)
+            title = doc.get_first("display")
+            raw_line = doc.get_first("line")
+            line: dict[str, Any] = json.loads(bytes(raw_line)) if raw_line is not None else {}
             hits.append(
                 SearchHit(
                     record_id=int(record_id),
                     score=float(key) if key is not None else 0.0,
                     title=bytes(title).decode() if title is not None else "",
+                    authors=line.get("a") or [],
+                    year=line.get("y"),
+                    publisher=line.get("p"),
+                    format=line.get("f") or "book",
+                    clc=line.get("c"),
+                    cover_url=line.get("u"),
+                    copies=int(line.get("n") or 0),
+                    available=int(line.get("v") or 0),
                 )
             )
         return hits

@@ -75,6 +75,9 @@ def to_doc(row: catalog_service.IndexRow, loans: int = 0) -> SearchDoc:
         available_branches=row.available_branches,
         loans=loans,
         added_at=int((r.published_at or r.created_at).timestamp()),
+        cover_url=r.cover_url,
+        copies=row.copies,
+        available=row.available,
     )
 
 
@@ -198,30 +201,14 @@ class SearchService:
 
     # -- searching ------------------------------------------------------------------------------
 
-    def search(self, session: Session, query: SearchQuery) -> SearchPage:
-        """One page of results, each with its authors, cover and copies on the shelf now.
+    def search(self, query: SearchQuery) -> SearchPage:
+        """One page of results, each with its authors, cover and copies on the shelf, read from
+        the index alone (no table is read: a search costs the database nothing).
 
         Raises: QueryTooLong, PageTooDeep, InvalidPage, TooManyFilters, UnknownFilter,
         InvalidFilterValue, UnknownSort.
         """
         found = self.index.search(query)
-        rows = catalog_service.hit_rows(session, [h.record_id for h in found.hits])
-        hits = [
-            SearchHitRead(
-                record_id=r.id,
-                title=r.title,
-                authors=r.authors,
-                year=r.year,
-                publisher=r.publisher,
-                format=r.format,
-                clc=r.clc,
-                cover_url=r.cover_url,
-                copies=r.copies,
-                available=r.available,
-            )
-            for h in found.hits
-            if (r := rows.get(h.record_id)) is not None  # None: withdrawn since the last catch-up
-        ]
         if found.total and query.text.strip() and query.page == 1:
             self.count_search(query.text)
         return SearchPage(
@@ -229,7 +216,21 @@ class SearchService:
             total=found.total,
             page=found.page,
             per_page=found.per_page,
-            hits=hits,
+            hits=[
+                SearchHitRead(
+                    record_id=h.record_id,
+                    title=h.title,
+                    authors=h.authors,
+                    year=h.year,
+                    publisher=h.publisher,
+                    format=h.format,
+                    clc=h.clc,
+                    cover_url=h.cover_url,
+                    copies=h.copies,
+                    available=h.available,
+                )
+                for h in found.hits
+            ],
             facets={
                 name: [FacetValue(value=v, count=n) for v, n in values]
                 for name, values in found.facets.items()

@@ -70,7 +70,7 @@ def search_page(
     status = 200
     try:
         query = SearchQuery(text=q, filters=filters, sort=sort, page=page, per_page=PER_PAGE)
-        result = _search(request).search(session, query)
+        result = _search(request).search(query)
     except BadRequest as exc:
         error, status = error_text(exc), exc.status_code
     tree = clc.tree()
