@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import sys
@@ -71,23 +72,43 @@ def _database(settings: Settings) -> Iterator[Engine]:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (on SQLite they share the file and the index).")
+    ] = 1,
     migrate: Annotated[bool, typer.Option(help="Apply migrations before serving.")] = True,
 ) -> None:
     """Serve the web pages and the JSON API (migrations are applied first)."""
     import uvicorn
+    import uvicorn.config
 
     settings = _settings()
     if migrate:
         with _database(settings):
             pass
-    if workers > 1 and settings.effective_database_url.startswith("sqlite"):
-        err.print("[yellow]SQLite serves from one process; using 1 worker.[/]")
-        workers = 1
+    if workers > 1:
+        # Once, before the workers start: an index from another schema version is rebuilt
+        # here rather than by several workers at once.
+        from shulian.search.service import SearchService
+
+        SearchService(settings.data_dir / "search").index.close()
     console.print(f"Shulian on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     # uvicorn's own access log prints query strings (searches for names, card numbers);
-    # shulian.access logs method, path and status only.
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # shulian.access logs method, path and status only. The logging setup goes to uvicorn,
+    # which applies it in every worker process (a basicConfig here reaches only this one).
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["formatters"]["shulian"] = {
+        "format": "%(asctime)s [%(process)d] %(name)s %(message)s"
+    }
+    log_config["handlers"]["shulian"] = {
+        "formatter": "shulian",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
+    log_config["loggers"]["shulian"] = {
+        "handlers": ["shulian"],
+        "level": "INFO",
+        "propagate": False,
+    }
     uvicorn.run(
         "shulian.api:asgi",
         factory=True,
@@ -97,6 +118,7 @@ def serve(
         proxy_headers=True,
         server_header=False,
         access_log=False,
+        log_config=log_config,
     )
 
 

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import fcntl
+import os
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
+from shulian.core.db import make_engine
 from shulian.core.events import Event
 from tests.conftest import NOW, PG_URL
 
@@ -17,6 +21,35 @@ class TestSQLiteEngine:
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+    def test_a_writer_holds_the_lock_that_other_processes_queue_on(self, tmp_path: Path) -> None:
+        # Another process (here: another open file description, which flock treats alike)
+        # cannot take the writers' lock while a write transaction is open, and can once it ends.
+        db = tmp_path / "lib.db"
+        eng = make_engine(f"sqlite:///{db}")
+        lock_file = Path(f"{db}-writer.lock")
+
+        def others_can_write() -> bool:
+            fd = os.open(lock_file, os.O_RDWR | os.O_CREAT)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            finally:
+                os.close(fd)  # closing drops a lock taken through it
+            return True
+
+        try:
+            with eng.connect() as conn:
+                with conn.begin():
+                    conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+                    assert not others_can_write()
+                assert others_can_write()
+                with conn.execution_options(sqlite_begin="DEFERRED").begin():
+                    conn.exec_driver_sql("SELECT count(*) FROM t")
+                    assert others_can_write()  # readers never queue
+        finally:
+            eng.dispose()
 
 
 class TestForeignKeys:

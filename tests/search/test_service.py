@@ -14,6 +14,7 @@ from shulian.catalog.models import ItemStatus
 from shulian.catalog.schemas import ItemUpdate, RecordUpdate
 from shulian.circulation import service as circulation_service
 from shulian.search.documents import SearchQuery
+from shulian.search.errors import SearchIndexLocked
 from shulian.search.service import SearchService, normalize_term
 from tests.conftest import NOW
 from tests.factories.accounts import make_reader
@@ -144,9 +145,27 @@ class TestCatchUp:
         make_record(session, publish=True)
         first = SearchService(tmp_path / "replica")
         first.catch_up(session_factory)
+        first.index.close()  # the process ends, and another starts on the same folder
         again = SearchService(tmp_path / "replica")
         assert again.offset() == first.offset() > 0
         assert again.catch_up(session_factory) == 0
+
+    def test_a_second_process_on_the_same_index_leaves_the_writing_to_the_first(
+        self, session: Session, session_factory: sessionmaker[Session], tmp_path: Path
+    ) -> None:
+        record = make_record(session, publish=True)
+        writer = SearchService(tmp_path / "shared")
+        other = SearchService(tmp_path / "shared")  # another serving process's replica
+        writer.catch_up(session_factory)
+        offset = writer.offset()
+        make_record(session, publish=True, title="呐喊")
+        with pytest.raises(SearchIndexLocked):
+            other.catch_up(session_factory)
+        assert writer.offset() == offset  # the refused one read and moved nothing
+        writer.catch_up(session_factory)
+        other.index.reload()
+        assert ids(other, session, "狂人日记") == [record.id]
+        assert len(ids(other, session, "呐喊")) == 1
 
     def test_reindex_rebuilds_from_the_catalogue(
         self, session: Session, session_factory: sessionmaker[Session], search: SearchService

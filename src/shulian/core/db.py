@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,6 +23,11 @@ from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -84,7 +91,10 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
         engine = create_engine(
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
-        _configure_sqlite(engine)
+        on_disk = bool(parsed.database) and parsed.database != ":memory:"
+        _configure_sqlite(
+            engine, lock_file=Path(f"{parsed.database}-writer.lock") if on_disk else None
+        )
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, echo=echo, **kwargs)
@@ -93,7 +103,39 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
 SQLITE_BUSY_SECONDS = 30
 
 
-def _configure_sqlite(engine: Engine) -> None:
+class _FileLock:
+    """An exclusive ``flock`` on a file beside the database, shared by every process that opens
+    the database through ``make_engine`` (``serve`` workers, a CLI import beside them); the
+    kernel drops it if its holder dies. A waiter polls every millisecond at most (SQLite's busy
+    handler naps up to 100 ms). ``acquire`` gives up after ``timeout`` seconds and returns False:
+    SQLite's own busy timeout then decides. Without ``fcntl`` (Windows) it does nothing."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self, timeout: float) -> bool:
+        if fcntl is None:
+            return False
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline, nap = time.monotonic() + timeout, 0.0001
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(nap)
+                nap = min(nap * 2, 0.001)
+
+    def release(self) -> None:
+        if fcntl is not None and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+def _configure_sqlite(engine: Engine, *, lock_file: Path | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN itself; pysqlite's implicit transactions break savepoints.
@@ -106,11 +148,14 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.close()
 
     # SQLite's busy handler makes a waiting writer sleep and retry (up to 100 ms a nap), so
-    # under load writers in one process queue badly: long tails, starved threads. Writers of this
-    # engine first queue on a lock of our own, handed over the moment a transaction ends; the
-    # busy timeout still arbitrates between processes (a CLI import beside ``serve``).
+    # under load writers queue badly: long tails, starved threads. Writers of this engine first
+    # queue on a lock of our own, handed over the moment a transaction ends: a thread lock within
+    # the process, then a file lock between processes (several ``serve`` workers, a CLI import
+    # beside them). The busy timeout remains for programs that do not take the file lock.
     writer = threading.Lock()
+    across = _FileLock(lock_file) if lock_file is not None else None
     holders: set[int] = set()  # ids of the DBAPI connections holding ``writer``
+    across_holders: set[int] = set()  # ... and also holding ``across``
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -124,6 +169,8 @@ def _configure_sqlite(engine: Engine) -> None:
             and writer.acquire(timeout=SQLITE_BUSY_SECONDS)
         ):
             holders.add(id(dbapi))
+            if across is not None and across.acquire(SQLITE_BUSY_SECONDS):
+                across_holders.add(id(dbapi))
         try:
             conn.exec_driver_sql(f"BEGIN {mode}")
         except BaseException:
@@ -131,9 +178,16 @@ def _configure_sqlite(engine: Engine) -> None:
             raise
 
     def _release(dbapi: Any) -> None:
+        # do_commit / do_rollback are handed the pool's proxy, the checkin event the raw one.
+        dbapi = getattr(dbapi, "dbapi_connection", dbapi)
         if id(dbapi) in holders:
             holders.discard(id(dbapi))
-            writer.release()
+            try:
+                if across is not None and id(dbapi) in across_holders:
+                    across_holders.discard(id(dbapi))
+                    across.release()
+            finally:
+                writer.release()
 
     # Handed over once SQLite has committed (not before: the next writer would meet SQLite's
     # lock still held and fall into the sleeping busy handler while holding ours).

@@ -119,7 +119,12 @@ class SearchIndex:
                     child.unlink()
             rebuilt = True
         index = tantivy.Index(fields.build_schema(), path=str(path), reuse=True)
-        version_file.write_text(json.dumps({"schema_version": fields.SCHEMA_VERSION}))
+        if rebuilt or not version_file.exists():
+            # Replaced whole, never rewritten in place: another serving process opening the
+            # index at this moment must not read a half-written file and take it for outdated.
+            tmp = path / (VERSION_FILE + ".tmp")
+            tmp.write_text(json.dumps({"schema_version": fields.SCHEMA_VERSION}))
+            tmp.replace(version_file)
         return cls(index, path, rebuilt=rebuilt)
 
     @classmethod
@@ -149,6 +154,14 @@ class SearchIndex:
                 self._writer = None
 
     # --- writing --------------------------------------------------------------------------
+
+    def take_writer(self) -> None:
+        """Become this index's writer now, before any work is done for a write.
+
+        Raises ``SearchIndexLocked`` when another process (or ``SearchIndex``) writes it.
+        """
+        with self._write_lock:
+            self._get_writer()
 
     def _get_writer(self) -> Any:
         if self._writer is None:

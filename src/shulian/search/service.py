@@ -122,11 +122,16 @@ class SearchService:
 
         Each batch is committed to the index before the offset moves, so a crash re-applies at
         most one batch (upserts by record id are idempotent). Returns how many events were read.
+        Raises ``SearchIndexLocked``, having read nothing, when another process writes this
+        index (it keeps it current; call ``index.reload()`` to see its commits).
         It only reads the database: give it read-only sessions (``make_sessionmaker(engine,
         readonly=True)``), so that on SQLite indexing never holds the write lock that checkouts
         and imports need.
         """
         with self._write_lock:
+            # Several serving processes share one index: the one that is not its writer would
+            # read and analyse every change only to be refused at the write.
+            self.index.take_writer()
             done = 0
             with session_scope(factory) as session:
                 newest = session.scalar(select(func.max(Event.seq))) or 0
