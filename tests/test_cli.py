@@ -146,3 +146,13 @@ def test_user_create_reports_what_is_wrong(env: str) -> None:
         ],
     )
     assert r.exit_code == 1 and "No branch with code NOWHERE" in r.output
+
+
+def test_search_reindex_takes_its_memory_in_mb(env: str) -> None:
+    runner = CliRunner()
+    done = runner.invoke(cli, ["search", "reindex", "--memory-mb", "64"])
+    assert done.exit_code == 0, done.output
+    assert "Indexed 0 published records." in done.output
+    too_little = runner.invoke(cli, ["search", "reindex", "--memory-mb", "1"])
+    assert too_little.exit_code == 2
+    assert "--memory-mb" in too_little.output

@@ -520,15 +520,27 @@ def catalog_export(
 
 
 @search_app.command("reindex")
-def search_reindex() -> None:
-    """Rebuild the search index from the published catalogue."""
+def search_reindex(
+    memory_mb: Annotated[
+        int,
+        typer.Option(
+            min=16,
+            help="Indexing memory in MB. With room for the whole catalogue (about 1,000 MB a "
+            "million records) the index is written in one piece, which searches fastest.",
+        ),
+    ] = 256,
+) -> None:
+    """Rebuild the search index from the published catalogue (stop `serve` first: it writes
+    the index)."""
     from shulian.search.cli import reindex
     from shulian.search.service import SearchService
 
     settings = _settings()
     with _database(settings) as engine:
         n = reindex(
-            SearchService(settings.data_dir / "search"), make_sessionmaker(engine, readonly=True)
+            SearchService(settings.data_dir / "search"),
+            make_sessionmaker(engine, readonly=True),
+            memory=memory_mb * 1_000_000,
         )
     console.print(f"Indexed {n} published records.")
 

@@ -139,6 +139,20 @@ class TestCatchUp:
         assert order.index(popular.id) < order.index(quiet.id)
         assert ids(search, session, "彷徨", filters={"available": ["any"]}) == []
 
+    def test_a_backlog_is_committed_as_one_segment_not_one_per_batch(
+        self, session: Session, session_factory: sessionmaker[Session], tmp_path: Path
+    ) -> None:
+        for n in range(12):
+            make_record(session, publish=True, title=f"积压之书{n}")
+        at_once = SearchService(tmp_path / "at-once")
+        at_once.catch_up(session_factory, batch_size=10)
+        each_batch = SearchService(tmp_path / "each-batch")
+        each_batch.catch_up(session_factory, batch_size=10, commit_every=0)
+        assert at_once.index.count() == each_batch.index.count() == 12
+        assert at_once.offset() == each_batch.offset()
+        assert at_once.index.segment_count() == 1
+        assert each_batch.index.segment_count() > 1
+
     def test_the_offset_survives_a_new_service_on_the_same_folder(
         self, session: Session, session_factory: sessionmaker[Session], tmp_path: Path
     ) -> None:
@@ -172,7 +186,9 @@ class TestCatchUp:
     ) -> None:
         make_record(session, publish=True)
         make_record(session, publish=True, title="呐喊", isbns=["9787020002207"])
-        assert search.reindex(session_factory) == 2
+        assert search.reindex(session_factory, memory=64_000_000) == 2
+        assert search.index.writer_memory == 64_000_000
+        assert search.index.segment_count() == 1
         assert len(ids(search, session, "9787020002207")) == 1
 
 

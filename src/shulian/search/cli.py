@@ -11,7 +11,9 @@ from shulian.search.service import SearchService
 console = Console(stderr=True)
 
 
-def reindex(service: SearchService, factory: sessionmaker[Session]) -> int:
+def reindex(
+    service: SearchService, factory: sessionmaker[Session], *, memory: int | None = None
+) -> int:
     with Progress(
         TextColumn("[bold]indexing"),
         BarColumn(),
@@ -24,4 +26,4 @@ def reindex(service: SearchService, factory: sessionmaker[Session]) -> int:
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return service.reindex(factory, on_progress=progress)
+        return service.reindex(factory, on_progress=progress, memory=memory)

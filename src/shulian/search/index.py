@@ -93,6 +93,10 @@ class SearchIndex:
         self._path = path
         self._writer: Any = None
         self._write_lock = threading.Lock()
+        #: Memory of the writer taken next. Tantivy writes a segment each time it fills, and
+        #: every segment costs every search: a rebuild with room for the whole catalogue
+        #: (about 1 GB a million records) leaves one segment, searched about 40 % faster.
+        self.writer_memory = WRITER_HEAP_BYTES
         # Filters -> (monotonic time, facets) for text-less browsing; see _browse_facets.
         self._browse_cache: dict[Any, tuple[float, dict[str, list[tuple[str, int]]]]] = {}
         self.rebuilt = rebuilt
@@ -166,7 +170,10 @@ class SearchIndex:
     def _get_writer(self) -> Any:
         if self._writer is None:
             try:
-                self._writer = self._index.writer(heap_size=WRITER_HEAP_BYTES)
+                # One indexing thread: each thread writes a segment of its own at every commit,
+                # and searches slow down with the number of segments (the analysis, in Python,
+                # is what limits indexing, not Tantivy).
+                self._writer = self._index.writer(heap_size=self.writer_memory, num_threads=1)
             except ValueError as exc:  # Tantivy's lock file: another writer holds the index
                 raise SearchIndexLocked(str(self._path or "(memory)")) from exc
         return self._writer
@@ -216,6 +223,10 @@ class SearchIndex:
 
     def count(self) -> int:
         return int(self._index.searcher().num_docs)
+
+    def segment_count(self) -> int:
+        """How many segments a search goes through (each costs every search some time)."""
+        return int(self._index.searcher().num_segments)
 
     # --- searching ------------------------------------------------------------------------
 

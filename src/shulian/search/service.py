@@ -41,6 +41,8 @@ log = logging.getLogger("shulian.search")
 
 OFFSET_FILE = "offset"
 HOT_WINDOW = timedelta(days=7)
+#: While a backlog is indexed, commit at least this often (seconds); see ``catch_up``.
+COMMIT_EVERY = 2.0
 _SPACES = re.compile(r"\s+")
 _ID_LIKE = re.compile(r"^[\dxX-]+$")
 _INDEXED_EVENTS = ("catalog.", "circulation.")
@@ -117,11 +119,20 @@ class SearchService:
         tmp.write_text(str(seq))
         tmp.replace(self.path / OFFSET_FILE)
 
-    def catch_up(self, factory: sessionmaker[Session], *, batch_size: int = 5000) -> int:
+    def catch_up(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        batch_size: int = 5000,
+        commit_every: float = COMMIT_EVERY,
+    ) -> int:
         """Index the catalogue changes the spine recorded since this replica's offset.
 
-        Each batch is committed to the index before the offset moves, so a crash re-applies at
-        most one batch (upserts by record id are idempotent). Returns how many events were read.
+        Changes are read in batches and committed to the index when the backlog is read, or
+        every ``commit_every`` seconds while a large one (a bulk import) is worked through: each
+        commit leaves a segment in the index, and searches slow down with many of them. The
+        offset moves only after a commit, so a crash re-applies what was not committed (upserts
+        by record id are idempotent). Returns how many events were read.
         Raises ``SearchIndexLocked``, having read nothing, when another process writes this
         index (it keeps it current; call ``index.reload()`` to see its commits).
         It only reads the database: give it read-only sessions (``make_sessionmaker(engine,
@@ -139,28 +150,37 @@ class SearchService:
                     log.warning("search index is ahead of the database; rebuilding it")
                     self._reindex(session, newest)
                     return 0
+                after = committed = self.offset()
+                since, staged = time.monotonic(), False
                 while True:
-                    after = self.offset()
                     rows = session.execute(
                         select(Event.seq, Event.type, Event.subject, Event.payload)
                         .where(Event.seq > after)
                         .order_by(Event.seq)
                         .limit(batch_size)
                     ).all()
+                    if rows:
+                        ids = {
+                            rid
+                            for _seq, typ, subject, payload in rows
+                            if typ.startswith(_INDEXED_EVENTS)
+                            and (rid := _subject_record(subject, payload or {})) is not None
+                        }
+                        if ids:
+                            self._apply(session, sorted(ids))
+                            staged = True
+                        after = rows[-1][0]
+                        done += len(rows)
+                    if after > committed and (not rows or time.monotonic() - since >= commit_every):
+                        if staged:
+                            self.index.commit()
+                        self._set_offset(after)
+                        committed, since, staged = after, time.monotonic(), False
                     if not rows:
                         return done
-                    ids = {
-                        rid
-                        for _seq, typ, subject, payload in rows
-                        if typ.startswith(_INDEXED_EVENTS)
-                        and (rid := _subject_record(subject, payload or {})) is not None
-                    }
-                    if ids:
-                        self._apply(session, sorted(ids))
-                    self._set_offset(rows[-1][0])
-                    done += len(rows)
 
     def _apply(self, session: Session, record_ids: list[int]) -> None:
+        """Stage the records' new state in the index writer (visible after a commit)."""
         for start in range(0, len(record_ids), 1000):
             chunk = record_ids[start : start + 1000]
             rows, gone = catalog_service.index_rows(session, chunk)
@@ -169,15 +189,22 @@ class SearchService:
             if rows:
                 loans = circulation_service.loan_counts(session, [r.record.id for r in rows])
                 self.index.upsert(to_doc(r, loans.get(r.record.id, 0)) for r in rows)
-        self.index.commit()
 
     def reindex(
         self,
         factory: sessionmaker[Session],
         *,
         on_progress: Callable[[int, int], None] | None = None,
+        memory: int | None = None,
     ) -> int:
-        """Rebuild the index from the published catalogue. Returns the number of records."""
+        """Rebuild the index from the published catalogue. Returns the number of records.
+
+        ``memory`` (bytes) sizes the index writer when this service has not opened one yet
+        (see ``SearchIndex.writer_memory``). Raises ``SearchIndexLocked`` when another process
+        writes the index.
+        """
+        if memory is not None:
+            self.index.writer_memory = memory
         with self._write_lock, session_scope(factory) as session:
             newest = session.scalar(select(func.max(Event.seq))) or 0
             return self._reindex(session, newest, on_progress=on_progress)
