@@ -154,12 +154,15 @@ def create_app(
     _install_error_handlers(app)
 
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    # Routes are matched in the order they were added, one pattern after another: search,
+    # the busiest by far, goes first (behind 200 other routes its matching cost a sixth of a
+    # search's time). Prefixes do not overlap, so the order changes nothing else.
+    app.include_router(search_router)
     app.include_router(accounts_router)
     app.include_router(consortium_router)
     app.include_router(ledger_router)
     app.include_router(catalog_router)
     app.include_router(circulation_router)
-    app.include_router(search_router)
     app.include_router(pages.router)
     app.include_router(catalog_pages.router)
     app.include_router(catalog_staff.router)

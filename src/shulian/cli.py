@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import logging.config
 import os
 import sys
 from collections.abc import Iterator
@@ -109,17 +110,22 @@ def serve(
         "level": "INFO",
         "propagate": False,
     }
-    uvicorn.run(
-        "shulian.api:asgi",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        server_header=False,
-        access_log=False,
-        log_config=log_config,
-    )
+    config: dict[str, Any] = {
+        "app": "shulian.api:asgi",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "proxy_headers": True,
+        "server_header": False,
+        "access_log": False,
+        "log_config": log_config,
+    }
+    from shulian import serving
+
+    if workers > 1 and serving.available():
+        logging.config.dictConfig(log_config)
+        raise typer.Exit(serving.run(config, workers=workers))
+    uvicorn.run(**config, workers=workers)
 
 
 @db_app.command("upgrade")

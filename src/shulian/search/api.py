@@ -10,9 +10,9 @@ import time
 from collections import deque
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from shulian.core.deps import NowDep, SessionDep, SettingsDep
+from shulian.core.deps import NowDep, SessionDep
 from shulian.core.errors import TooManyRequests
 from shulian.search.documents import Facet, SearchQuery
 from shulian.search.schemas import HotTerm, SearchPage, Suggestions
@@ -54,19 +54,29 @@ async def get_search(request: Request) -> SearchService:
     return service
 
 
-async def limited(request: Request, settings: SettingsDep) -> None:
-    limiter: RateLimiter = request.app.state.search_limiter
+async def limited_search(request: Request) -> SearchService:
+    """The search service, once this client address is within its rate limit (one dependency
+    for both: each one a request resolves costs it some time)."""
+    state = request.app.state
+    limiter: RateLimiter = state.search_limiter
     host = request.client.host if request.client else "unknown"
-    limiter.check(host, settings.search_rate_per_minute)
+    limiter.check(host, state.settings.search_rate_per_minute)
+    service: SearchService = state.search
+    return service
+
+
+async def limited(request: Request) -> None:
+    """The rate limit alone, for pages that search."""
+    await limited_search(request)
 
 
 Search = Annotated[SearchService, Depends(get_search)]
-Limited = Depends(limited)
+LimitedSearch = Annotated[SearchService, Depends(limited_search)]
 
 
-@router.get("", response_model=SearchPage, dependencies=[Limited])
+@router.get("", response_model=SearchPage)
 async def search(
-    engine: Search,
+    engine: LimitedSearch,
     q: Annotated[str, Query(max_length=10_000)] = "",
     clc: Annotated[list[str] | None, Query()] = None,
     branch: Annotated[list[str] | None, Query()] = None,
@@ -77,7 +87,7 @@ async def search(
     sort: str = "relevance",
     page: int = 1,
     per_page: int = 20,
-) -> SearchPage:
+) -> Response:
     """Search the published catalogue (Chinese, pinyin, 繁/简, English, ISBN, call number).
 
     Values repeated within one filter are alternatives; filters combine. ``available`` takes
@@ -98,11 +108,16 @@ async def search(
         if values
     }
     query = SearchQuery(text=q, filters=filters, sort=sort, page=page, per_page=per_page)
-    return engine.search(query)
+    # The page was validated when it was built: written out directly rather than validated
+    # again against the response model (which still documents it).
+    page_json = engine.search(query).model_dump_json()
+    return Response(content=page_json, media_type="application/json")
 
 
-@router.get("/suggest", response_model=Suggestions, dependencies=[Limited])
-async def suggest(engine: Search, q: Annotated[str, Query(max_length=200)] = "") -> Suggestions:
+@router.get("/suggest", response_model=Suggestions)
+async def suggest(
+    engine: LimitedSearch, q: Annotated[str, Query(max_length=200)] = ""
+) -> Suggestions:
     """Whole titles for what has been typed so far: hanzi, pinyin, initials or Latin words."""
     return Suggestions(prefix=q, titles=engine.suggest(q) if q.strip() else [])
 
