@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -67,6 +68,30 @@ class TestRecord:
 
 
 class TestConsume:
+    def test_two_processes_starting_a_new_consumer_at_once_share_its_offset(
+        self, scratch_engines: Callable[..., Engine]
+    ) -> None:
+        # The first has created the offset row and not committed; the second finds no row,
+        # tries to create it too, and must end up waiting for and locking the first's row.
+        first = make_sessionmaker(scratch_engines())()
+        second = make_sessionmaker(scratch_engines())
+        locked = events._lock_offset(first, "new-consumer", NOW)
+        locked.last_seq = 7
+        got: list[int] = []
+
+        def start_second() -> None:
+            with session_scope(second) as s:
+                got.append(events._lock_offset(s, "new-consumer", NOW).last_seq)
+
+        thread = threading.Thread(target=start_second)
+        thread.start()
+        time.sleep(0.5)
+        assert got == []  # waiting for the first
+        first.commit()
+        first.close()
+        thread.join(timeout=30)
+        assert got == [7]
+
     def test_each_consumer_reads_from_its_own_offset(
         self, scratch_engines: Callable[..., Engine]
     ) -> None:

@@ -193,6 +193,20 @@ class TestCatchUp:
 
 
 class TestHotTerms:
+    def test_counts_from_two_serving_processes_add_up_in_one_hour(
+        self, session: Session, session_factory: sessionmaker[Session], tmp_path: Path
+    ) -> None:
+        make_record(session, publish=True)
+        one, other = SearchService(tmp_path / "one"), SearchService(tmp_path / "other")
+        one.catch_up(session_factory)
+        other.catch_up(session_factory)
+        for service, times in ((one, 2), (other, 3)):
+            for _ in range(times):
+                service.search(SearchQuery(text="狂人日记"))
+        one.flush_counts(session_factory, now=NOW)
+        other.flush_counts(session_factory, now=NOW)
+        assert one.hot_terms(session, now=NOW) == [("狂人日记", 5)]
+
     def test_searches_that_found_something_are_counted(
         self, session: Session, session_factory: sessionmaker[Session], search: SearchService
     ) -> None:

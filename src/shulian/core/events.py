@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Integer, String, Table, insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from shulian.core.db import Base, UTCDateTime, session_scope
@@ -186,10 +187,19 @@ def consume_batches(
 
 
 def _lock_offset(session: Session, consumer: str, now: datetime) -> ConsumerOffset:
+    """The consumer's offset row, locked for this transaction; created at its first run.
+
+    Two processes starting the same consumer at once may both find no row: the second insert
+    waits for the first (PostgreSQL), fails on the key, and then locks the row the first made.
+    """
     stmt = select(ConsumerOffset).where(ConsumerOffset.consumer == consumer).with_for_update()
     row = session.scalars(stmt).one_or_none()
-    if row is None:
-        row = ConsumerOffset(consumer=consumer, last_seq=0, updated_at=now)
-        session.add(row)
-        session.flush()
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = ConsumerOffset(consumer=consumer, last_seq=0, updated_at=now)
+            session.add(row)
+    except IntegrityError:
+        return session.scalars(stmt).one()
     return row

@@ -24,6 +24,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.catalog import clc
@@ -317,18 +319,22 @@ def normalize_term(text: str) -> str | None:
 
 
 def add_counts(session: Session, counts: Counter[str], *, hour: datetime) -> None:
-    existing = {
-        row.term: row
-        for row in session.scalars(
-            select(SearchCount).where(SearchCount.hour == hour, SearchCount.term.in_(counts))
+    """Add ``counts`` to this hour's rows, in one upsert: several serving processes flush their
+    counts at the same moments (every half minute, at shutdown), and two inserting the same new
+    term would otherwise collide on (term, hour)."""
+    if not counts:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(SearchCount).values(
+        [{"term": term, "hour": hour, "count": n} for term, n in counts.items()]
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["term", "hour"],
+            set_={"count": SearchCount.count + stmt.excluded.count},
         )
-    }
-    for term, n in counts.items():
-        if term in existing:
-            existing[term].count += n
-        else:
-            session.add(SearchCount(term=term, hour=hour, count=n))
-    session.flush()
+    )
 
 
 def stored_counts(session: Session, *, since: datetime, limit: int) -> Iterable[tuple[str, int]]:
