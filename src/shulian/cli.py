@@ -87,10 +87,13 @@ def serve(
         with _database(settings):
             pass
     if workers > 1:
-        # Once, before the workers start: an index from another schema version is rebuilt
-        # here rather than by several workers at once.
+        # Once, before the workers start, what each would otherwise race the others to do:
+        # build the app (which creates the secret and the ledger's keys on first use) and open
+        # the search index (rebuilt here if it is from another schema version).
+        from shulian.api import create_app
         from shulian.search.service import SearchService
 
+        create_app(settings).state.engine.dispose()
         SearchService(settings.data_dir / "search").index.close()
     console.print(f"Shulian on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     # uvicorn's own access log prints query strings (searches for names, card numbers);

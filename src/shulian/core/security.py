@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from argon2 import PasswordHasher
@@ -76,3 +80,29 @@ class Principal:
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
+
+
+def create_secret_file(path: Path, make: Callable[[], bytes]) -> bytes:
+    """The content of the owner-only file ``path``, made with ``make()`` if it does not exist.
+
+    Safe when several processes start at once (``serve --workers N`` on a fresh data folder):
+    the content is written whole to a private file first and then linked into place, which
+    fails if another process got there first; then that process's file is read, never a
+    half-written one.
+    """
+    if path.exists():
+        return path.read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = make()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return path.read_bytes()
+        return data
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
+from shulian.core.security import create_secret_file
 from shulian.ledger.note import DASH, NoteError, split_note
 
 ALG_COSIGNATURE_V1 = b"\x04"
@@ -162,13 +162,9 @@ def add_lines(note: str, lines: list[str]) -> str:
 def load_or_create_cosigner(directory: Path, name: str) -> Cosigner:
     """This library's witness key under ``directory``, created on first use, owner-only. It is
     apart from the checkpoint key: a witness must not be able to sign as the log."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / KEY_FILE
-    if not path.exists():
-        cosigner = Cosigner.generate(name)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(cosigner.private_bytes())
-        (directory / "witness.vkey").write_text(cosigner.key.vkey + "\n")
-        return cosigner
-    return Cosigner(name, Ed25519PrivateKey.from_private_bytes(path.read_bytes()))
+    raw = create_secret_file(directory / KEY_FILE, lambda: Cosigner.generate(name).private_bytes())
+    cosigner = Cosigner(name, Ed25519PrivateKey.from_private_bytes(raw))
+    vkey = directory / "witness.vkey"
+    if not vkey.exists():
+        vkey.write_text(cosigner.key.vkey + "\n")
+    return cosigner

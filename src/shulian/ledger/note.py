@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from shulian.core.security import create_secret_file
 
 ALG_ED25519 = b"\x01"
 DASH = "\u2014"  # the em dash that starts a signature line
@@ -99,16 +100,14 @@ class Signer:
 
 def load_or_create_signer(directory: Path, name: str) -> Signer:
     """The ledger's signing key under ``directory``, created on first use, owner-only."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "ledger.key"
-    if not path.exists():
-        signer = Signer.generate(name)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(signer.private_bytes())
-        (directory / "ledger.vkey").write_text(signer.verifier.vkey + "\n")
-        return signer
-    return Signer(name, Ed25519PrivateKey.from_private_bytes(path.read_bytes()))
+    raw = create_secret_file(
+        directory / "ledger.key", lambda: Signer.generate(name).private_bytes()
+    )
+    signer = Signer(name, Ed25519PrivateKey.from_private_bytes(raw))
+    vkey = directory / "ledger.vkey"
+    if not vkey.exists():
+        vkey.write_text(signer.verifier.vkey + "\n")
+    return signer
 
 
 def split_note(note: str) -> tuple[str, list[tuple[str, bytes, bytes]]]:
