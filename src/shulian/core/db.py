@@ -86,12 +86,12 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     kwargs.setdefault("json_serializer", canonical_json)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        on_disk = bool(parsed.database) and parsed.database != ":memory:"
+        if on_disk:
+            Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
-        on_disk = bool(parsed.database) and parsed.database != ":memory:"
         _configure_sqlite(
             engine, lock_file=Path(f"{parsed.database}-writer.lock") if on_disk else None
         )
@@ -113,6 +113,7 @@ class _FileLock:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
+        self.held = False
 
     def acquire(self, timeout: float) -> bool:
         if fcntl is None:
@@ -123,6 +124,7 @@ class _FileLock:
         while True:
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.held = True
                 return True
             except BlockingIOError:
                 if time.monotonic() >= deadline:
@@ -131,7 +133,9 @@ class _FileLock:
                 nap = min(nap * 2, 0.001)
 
     def release(self) -> None:
-        if fcntl is not None and self._fd is not None:
+        """Let the next process in, if this one holds the lock."""
+        if self.held and fcntl is not None and self._fd is not None:
+            self.held = False
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
@@ -154,8 +158,7 @@ def _configure_sqlite(engine: Engine, *, lock_file: Path | None) -> None:
     # beside them). The busy timeout remains for programs that do not take the file lock.
     writer = threading.Lock()
     across = _FileLock(lock_file) if lock_file is not None else None
-    holders: set[int] = set()  # ids of the DBAPI connections holding ``writer``
-    across_holders: set[int] = set()  # ... and also holding ``across``
+    holders: set[int] = set()  # ids of the DBAPI connections holding ``writer`` (and ``across``)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -169,8 +172,8 @@ def _configure_sqlite(engine: Engine, *, lock_file: Path | None) -> None:
             and writer.acquire(timeout=SQLITE_BUSY_SECONDS)
         ):
             holders.add(id(dbapi))
-            if across is not None and across.acquire(SQLITE_BUSY_SECONDS):
-                across_holders.add(id(dbapi))
+            if across is not None:
+                across.acquire(SQLITE_BUSY_SECONDS)
         try:
             conn.exec_driver_sql(f"BEGIN {mode}")
         except BaseException:
@@ -183,8 +186,7 @@ def _configure_sqlite(engine: Engine, *, lock_file: Path | None) -> None:
         if id(dbapi) in holders:
             holders.discard(id(dbapi))
             try:
-                if across is not None and id(dbapi) in across_holders:
-                    across_holders.discard(id(dbapi))
+                if across is not None:
                     across.release()
             finally:
                 writer.release()

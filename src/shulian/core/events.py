@@ -14,7 +14,6 @@ allocates ``seq``, so events become visible in ``seq`` order. SQLite has a singl
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -23,7 +22,7 @@ from sqlalchemy import JSON, BigInteger, Integer, String, Table, insert, select,
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from shulian.core.db import Base, UTCDateTime, session_scope
+from shulian.core.db import Base, UTCDateTime, canonical_json, session_scope
 
 EVENT_LOCK_KEY = 0x5348554C  # "SHUL": the advisory lock that orders the spine on PostgreSQL
 
@@ -84,7 +83,7 @@ def record(
 def state_digest(state: dict[str, Any]) -> str:
     """16 bytes of SHA-256 over the canonical JSON of a row's ``state``, in hex: what an event
     carries so the ledger audit can tell whether the row was changed behind the platform."""
-    return text_digest(json.dumps(state, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+    return text_digest(canonical_json(state))
 
 
 def text_digest(canonical: str) -> str:

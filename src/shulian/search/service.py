@@ -250,21 +250,7 @@ class SearchService:
             total=found.total,
             page=found.page,
             per_page=found.per_page,
-            hits=[
-                SearchHitRead(
-                    record_id=h.record_id,
-                    title=h.title,
-                    authors=h.authors,
-                    year=h.year,
-                    publisher=h.publisher,
-                    format=h.format,
-                    clc=h.clc,
-                    cover_url=h.cover_url,
-                    copies=h.copies,
-                    available=h.available,
-                )
-                for h in found.hits
-            ],
+            hits=[SearchHitRead.model_validate(h, from_attributes=True) for h in found.hits],
             facets={
                 name: [FacetValue(value=v, count=n) for v, n in values]
                 for name, values in found.facets.items()
