@@ -40,18 +40,18 @@ from shulian.circulation.worker import CirculationWorker
 from shulian.consortium.api import router as consortium_router
 from shulian.core import i18n
 from shulian.core.clock import utcnow
-from shulian.core.config import Language, Settings
+from shulian.core.config import Settings
 from shulian.core.db import make_engine, make_sessionmaker
 from shulian.core.deps import SAFE_METHODS, NotAuthenticated, SessionDep
 from shulian.core.errors import ShulianError
+from shulian.core.i18n import Language
 from shulian.core.security import Principal, Signer
 from shulian.ledger.api import router as ledger_router
 from shulian.ledger.cosign import load_or_create_cosigner
 from shulian.ledger.note import load_or_create_signer
 from shulian.ledger.worker import LedgerWorker
 from shulian.search import analysis
-from shulian.search.api import RateLimiter
-from shulian.search.api import router as search_router
+from shulian.search.api import RateLimiter, router as search_router
 from shulian.search.service import SearchService, SearchWorker
 from shulian.web import (
     catalog_pages,

@@ -160,8 +160,7 @@ def demo() -> None:
     """Load the demo library (network, calendars, staff for each role, readers, real records
     with copies on the shelves, and some loans, holds and fines)."""
     from shulian import demo as demo_data
-    from shulian.demo import catalog as demo_catalog
-    from shulian.demo import circulation as demo_circulation
+    from shulian.demo import catalog as demo_catalog, circulation as demo_circulation
 
     with _database(_settings()) as engine:
         factory = make_sessionmaker(engine)

@@ -17,8 +17,8 @@ from shulian.accounts.errors import (
     UnknownRole,
     UsernameTaken,
 )
-from shulian.accounts.models import LoginFailure, ReaderStatus
-from shulian.accounts.schemas import ReaderUpdate
+from shulian.accounts.models import LoginFailure
+from shulian.accounts.schemas import ReaderStatus, ReaderUpdate
 from shulian.core.events import Event
 from shulian.core.security import Signer
 from tests.conftest import NOW

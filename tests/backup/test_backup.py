@@ -33,8 +33,7 @@ from shulian.circulation import service as circ
 from shulian.cli import app as cli
 from shulian.core.db import make_engine, make_sessionmaker, session_scope
 from shulian.core.events import ConsumerOffset
-from shulian.ledger import merkle
-from shulian.ledger import service as ledger_service
+from shulian.ledger import merkle, service as ledger_service
 from shulian.ledger.models import LedgerCheckpoint, LedgerLeaf
 from shulian.ledger.note import Signer, load_or_create_signer, open_checkpoint
 from shulian.migrations import current_revision, upgrade

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from shulian.catalog import importer
 from shulian.catalog.bib import BibData, Contributor, ItemData
 from shulian.catalog.marc import read_records, write_records
-from shulian.catalog.models import ImportJob, ImportNote, Item, Record, RecordStatus
+from shulian.catalog.models import ImportJob, ImportNote, Item, Record
+from shulian.catalog.schemas import RecordStatus
 from shulian.core.db import make_sessionmaker, session_scope
 from shulian.core.events import Event
 from tests.conftest import NOW

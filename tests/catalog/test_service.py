@@ -18,8 +18,7 @@ from shulian.catalog.errors import (
     StaleRecord,
     WrongRecordStatus,
 )
-from shulian.catalog.models import ItemStatus, RecordStatus
-from shulian.catalog.schemas import ItemUpdate, RecordUpdate
+from shulian.catalog.schemas import ItemStatus, ItemUpdate, RecordStatus, RecordUpdate
 from shulian.core.events import Event
 from tests.conftest import NOW
 from tests.factories.catalog import make_item, make_record, record_data

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from shulian.catalog import service as catalog_service
-from shulian.catalog.models import ItemStatus
+from shulian.catalog.schemas import ItemStatus
 from shulian.circulation import service as circ
 from shulian.circulation.models import Loan
 from shulian.core.db import make_sessionmaker, session_scope

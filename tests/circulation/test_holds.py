@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from shulian.catalog import service as catalog_service
 from shulian.catalog.errors import RecordNotFound
-from shulian.catalog.models import ItemStatus
+from shulian.catalog.schemas import ItemStatus
 from shulian.circulation import service as circ
 from shulian.circulation.errors import (
     AlreadyHeld,
@@ -20,8 +20,8 @@ from shulian.circulation.errors import (
     NothingToHold,
     NotYourHold,
 )
-from shulian.circulation.models import Hold, HoldStatus, Notice
-from shulian.circulation.schemas import RuleFields
+from shulian.circulation.models import Hold, Notice
+from shulian.circulation.schemas import HoldStatus, RuleFields
 from tests.conftest import NOW
 from tests.factories.catalog import make_item, make_record
 from tests.factories.circulation import make_library

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 import shulian
 from shulian.circulation import service as circ
-from shulian.circulation.models import Hold, HoldStatus, Loan, Notice, NoticeStatus
-from shulian.circulation.schemas import PreferencesUpdate
+from shulian.circulation.models import Hold, Loan, Notice
+from shulian.circulation.schemas import HoldStatus, NoticeStatus, PreferencesUpdate
 from shulian.circulation.transports import SmtpTransport
 from shulian.circulation.worker import CirculationWorker, run_jobs
 from shulian.cli import app as cli

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from shulian.accounts import service as accounts_service
 from shulian.accounts.schemas import ReaderUpdate
 from shulian.catalog import service as catalog_service
-from shulian.catalog.models import ItemStatus
+from shulian.catalog.schemas import ItemStatus
 from shulian.circulation import service as circ
 from shulian.circulation.errors import (
     AlreadyOnLoan,
@@ -28,8 +28,8 @@ from shulian.circulation.errors import (
     RenewalLimitReached,
     TypeLoanLimitReached,
 )
-from shulian.circulation.models import Hold, HoldStatus
-from shulian.circulation.schemas import RuleFields
+from shulian.circulation.models import Hold
+from shulian.circulation.schemas import HoldStatus, RuleFields
 from shulian.core.events import Event
 from tests.conftest import NOW
 from tests.factories.accounts import make_reader

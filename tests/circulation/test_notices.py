@@ -20,11 +20,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import shulian
-from shulian.circulation import messages, notices
-from shulian.circulation import service as circ
+from shulian.circulation import messages, notices, service as circ
 from shulian.circulation.delivery import DeliveryPolicy, DeliveryReport, deliver_notices
-from shulian.circulation.models import Notice, NoticeStatus
-from shulian.circulation.schemas import PreferencesUpdate
+from shulian.circulation.models import Notice
+from shulian.circulation.schemas import NoticeStatus, PreferencesUpdate
 from shulian.circulation.transports import (
     SIGNATURE_HEADER,
     Outgoing,

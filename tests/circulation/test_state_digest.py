@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from shulian.circulation.service import audit as circulation_audit
 from shulian.circulation.service.common import loan_state_digest, loan_state_of

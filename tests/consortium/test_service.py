@@ -14,8 +14,13 @@ from shulian.consortium.errors import (
     InvalidBranchTree,
     InvalidOpeningHours,
 )
-from shulian.consortium.models import BranchKind
-from shulian.consortium.schemas import BranchCreate, ClosedDayCreate, DayHours, WeeklyHours
+from shulian.consortium.schemas import (
+    BranchCreate,
+    BranchKind,
+    ClosedDayCreate,
+    DayHours,
+    WeeklyHours,
+)
 from shulian.core.events import Event
 from tests.conftest import NOW
 from tests.factories.consortium import make_network

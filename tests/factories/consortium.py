@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from shulian.consortium import service
-from shulian.consortium.models import Branch, BranchKind
-from shulian.consortium.schemas import BranchCreate
+from shulian.consortium.models import Branch
+from shulian.consortium.schemas import BranchCreate, BranchKind
 from tests.conftest import NOW
 
 

@@ -18,13 +18,11 @@ from shulian.accounts.schemas import ReaderUpdate
 from shulian.catalog import service as catalog_service
 from shulian.catalog.schemas import RecordUpdate
 from shulian.circulation import service as circ
-from shulian.cli import _audit_sources
-from shulian.cli import app as cli
+from shulian.cli import _audit_sources, app as cli
 from shulian.core import events
 from shulian.core.db import make_engine, make_sessionmaker, session_scope
 from shulian.core.events import Event
-from shulian.ledger import audit, service
-from shulian.ledger import leaf as leaf_codec
+from shulian.ledger import audit, leaf as leaf_codec, service
 from shulian.ledger.models import LedgerAudit, LedgerLeaf
 from shulian.ledger.note import Signer
 from tests.conftest import NOW

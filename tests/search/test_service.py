@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.catalog import service as catalog_service
-from shulian.catalog.models import ItemStatus
-from shulian.catalog.schemas import ItemUpdate, RecordUpdate
+from shulian.catalog.schemas import ItemStatus, ItemUpdate, RecordUpdate
 from shulian.circulation import service as circulation_service
 from shulian.search.documents import SearchQuery
 from shulian.search.errors import SearchIndexLocked

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.catalog import service as catalog_service
-from shulian.catalog.models import RecordStatus
+from shulian.catalog.schemas import RecordStatus
 from tests.factories.accounts import bearer, make_reader, make_staff
 from tests.factories.catalog import make_item, make_record
 from tests.factories.consortium import make_network

@@ -8,7 +8,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 
 import shulian
-from shulian.accounts.models import ReaderStatus
+from shulian.accounts.schemas import ReaderStatus
 from shulian.core import i18n
 from shulian.ledger.check import MESSAGES as LEDGER_CHECKS
 from shulian.web.pages import KIND_LABELS

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shulian.accounts.types import ReaderStatus
 from shulian.core.db import Base, UTCDateTime, enum_column
-
-
-class ReaderStatus(enum.StrEnum):
-    ACTIVE = "active"
-    BLOCKED = "blocked"  # by staff or by a rule (fines); may log in, may not borrow
-    LOST_CARD = "lost_card"  # the card number no longer lends; the reader keeps the account
-    LEFT = "left"  # closed account
 
 
 class ReaderCategory(Base):

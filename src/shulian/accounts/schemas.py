@@ -8,7 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from shulian.accounts.models import ReaderStatus
+from shulian.accounts.types import (
+    ReaderStatus as ReaderStatus,
+)
 
 _CARD = re.compile(r"^[A-Za-z0-9-]{3,32}$")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")

@@ -22,8 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
-from datetime import time as dtime
+from datetime import UTC, date, datetime, time as dtime
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any

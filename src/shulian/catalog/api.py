@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from shulian.catalog import clc, importer, service
 from shulian.catalog.errors import DigitalResourceNotFound, ImportFileUnreadable, UploadTooLarge
 from shulian.catalog.marc import FORMATS
-from shulian.catalog.models import DigitalKind, DigitalResource, ImportJob, RecordStatus
+from shulian.catalog.models import DigitalResource, ImportJob
 from shulian.catalog.schemas import (
     DigitalResourceCreate,
     DigitalResourceRead,
@@ -38,6 +38,7 @@ from shulian.catalog.schemas import (
     ReviewDecision,
     ScanResult,
 )
+from shulian.catalog.types import DigitalKind, RecordStatus
 from shulian.core.config import Settings
 from shulian.core.deps import NowDep, OptionalPrincipal, SessionDep, SettingsDep, StaffUser, require
 from shulian.core.security import Principal

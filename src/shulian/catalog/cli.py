@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.catalog import importer
 from shulian.catalog.marc import FORMATS
-from shulian.catalog.models import ImportJob, ImportNote, RecordStatus
+from shulian.catalog.models import ImportJob, ImportNote
+from shulian.catalog.types import RecordStatus
 from shulian.core.clock import utcnow
 
 console = Console()

@@ -3,7 +3,6 @@ import jobs."""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import (
@@ -18,28 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shulian.catalog.types import DigitalKind, ImportStatus, ItemStatus, RecordStatus
 from shulian.core.db import Base, UTCDateTime, enum_column
-
-
-class RecordStatus(enum.StrEnum):
-    """Where a record stands in cataloguing: only ``published`` is visible to readers."""
-
-    DRAFT = "draft"
-    IN_REVIEW = "in_review"
-    RETURNED = "returned"  # sent back to the cataloguer with a comment
-    APPROVED = "approved"
-    PUBLISHED = "published"
-    WITHDRAWN = "withdrawn"
-
-
-class ItemStatus(enum.StrEnum):
-    AVAILABLE = "available"
-    ON_LOAN = "on_loan"
-    IN_TRANSIT = "in_transit"
-    ON_HOLD_SHELF = "on_hold_shelf"
-    PROCESSING = "processing"  # being catalogued, labelled or repaired
-    MISSING = "missing"
-    WITHDRAWN = "withdrawn"
 
 
 class Record(Base):
@@ -124,12 +103,6 @@ class Item(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class DigitalKind(enum.StrEnum):
-    EBOOK = "ebook"
-    AUDIOBOOK = "audiobook"
-    VIDEO = "video"
-
-
 class DigitalResource(Base):
     """An e-book, audio book or video attached to a record: a link, or a file we keep."""
 
@@ -144,11 +117,6 @@ class DigitalResource(Base):
     media_type: Mapped[str] = mapped_column(String(100))
     size_bytes: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class ImportStatus(enum.StrEnum):
-    RUNNING = "running"
-    DONE = "done"
 
 
 class ImportJob(Base):

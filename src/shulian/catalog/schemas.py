@@ -7,7 +7,12 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from shulian.catalog.bib import Format, Role
-from shulian.catalog.models import DigitalKind, ImportStatus, ItemStatus, RecordStatus
+from shulian.catalog.types import (
+    DigitalKind as DigitalKind,
+    ImportStatus as ImportStatus,
+    ItemStatus as ItemStatus,
+    RecordStatus as RecordStatus,
+)
 
 
 class ContributorIn(BaseModel):

@@ -40,14 +40,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.accounts import service as accounts_service
 from shulian.circulation import messages
-from shulian.circulation.models import Hold, HoldStatus, Loan, Notice, NoticeStatus
+from shulian.circulation.models import Hold, Loan, Notice
 from shulian.circulation.policy import local_date
 from shulian.circulation.service import library_tz
 from shulian.circulation.transports import DeliveryError, Outgoing, Transport
+from shulian.circulation.types import HoldStatus, NoticeStatus
 from shulian.consortium import service as consortium_service
-from shulian.core.config import Language
 from shulian.core.db import session_scope
 from shulian.core.errors import NotFound
+from shulian.core.i18n import Language
 
 log = logging.getLogger("shulian.notices")
 

@@ -9,8 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shulian.core import i18n
-from shulian.core.config import Language
-from shulian.core.i18n import gettext, ngettext
+from shulian.core.i18n import Language, gettext, ngettext
 
 KINDS = ("due_soon", "overdue", "hold_ready")
 

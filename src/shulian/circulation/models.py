@@ -3,7 +3,6 @@ notices waiting to go out, and the options a library sets for circulation."""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shulian.circulation.types import FineKind, HoldStatus, NoticeStatus, TransitReason
 from shulian.core.db import Base, UTCDateTime, enum_column
 
 
@@ -107,15 +107,6 @@ class Loan(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class HoldStatus(enum.StrEnum):
-    WAITING = "waiting"  # in the queue
-    IN_TRANSIT = "in_transit"  # a copy is trapped and on its way to the pickup branch
-    READY = "ready"  # on the hold shelf at the pickup branch
-    FULFILLED = "fulfilled"  # checked out to the reader
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"  # not collected in time
-
-
 OPEN_HOLD_STATES = (HoldStatus.WAITING, HoldStatus.IN_TRANSIT, HoldStatus.READY)
 
 
@@ -142,11 +133,6 @@ class Hold(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class TransitReason(enum.StrEnum):
-    RETURN_HOME = "return_home"
-    HOLD = "hold"
-
-
 class Transit(Base):
     """An item travelling between branches; open while ``received_at`` is empty."""
 
@@ -169,13 +155,6 @@ class Transit(Base):
     hold_id: Mapped[int | None] = mapped_column(Integer)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class FineKind(enum.StrEnum):
-    OVERDUE = "overdue"
-    LOST = "lost"
-    DAMAGE = "damage"
-    OTHER = "other"
 
 
 class Fine(Base):
@@ -208,13 +187,6 @@ class FinePayment(Base):
     actor: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(String(400), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class NoticeStatus(enum.StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"  # gave up after the last retry
-    OBSOLETE = "obsolete"  # no longer true when its turn came (loan returned, hold collected)
 
 
 class Notice(Base):

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shulian.circulation.models import Notice, NoticeStatus, ReaderPreference
+from shulian.circulation.models import Notice, ReaderPreference
+from shulian.circulation.types import NoticeStatus
 
 KINDS = ("due_soon", "overdue", "hold_ready")
 

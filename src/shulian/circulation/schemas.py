@@ -7,7 +7,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shulian.circulation.models import FineKind, HoldStatus, TransitReason
+from shulian.circulation.types import (
+    FineKind as FineKind,
+    HoldStatus as HoldStatus,
+    NoticeStatus as NoticeStatus,
+    TransitReason as TransitReason,
+)
 
 
 class LoanRead(BaseModel):

@@ -30,8 +30,8 @@ from shulian.circulation.delivery import (
     due_count,
 )
 from shulian.circulation.transports import Transport
-from shulian.core.config import Language
 from shulian.core.db import session_scope
+from shulian.core.i18n import Language
 
 log = logging.getLogger("shulian.circulation")
 

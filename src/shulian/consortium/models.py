@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shulian.consortium.types import BranchKind
 from shulian.core.db import Base, UTCDateTime, enum_column
-
-
-class BranchKind(enum.StrEnum):
-    CENTRAL = "central"  # 总馆
-    BRANCH = "branch"  # 分馆
-    SELF_SERVICE = "self_service"  # 24 小时自助图书馆
-    DELIVERY_POINT = "delivery_point"  # 图书流通点 / 投递点
 
 
 class Branch(Base):

@@ -7,7 +7,9 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shulian.consortium.models import BranchKind
+from shulian.consortium.types import (
+    BranchKind as BranchKind,
+)
 
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
 _HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")

@@ -14,7 +14,7 @@ from shulian.consortium.errors import (
     InvalidBranchTree,
     InvalidOpeningHours,
 )
-from shulian.consortium.models import Branch, BranchKind, ClosedDay, OpeningHours
+from shulian.consortium.models import Branch, ClosedDay, OpeningHours
 from shulian.consortium.schemas import (
     BranchCreate,
     BranchNode,
@@ -26,6 +26,7 @@ from shulian.consortium.schemas import (
     DayHours,
     WeeklyHours,
 )
+from shulian.consortium.types import BranchKind
 from shulian.core import events
 from shulian.core.db import transaction_cache
 
@@ -296,7 +297,9 @@ def _open_weekdays(session: Session, branch_id: int) -> set[int]:
     return days or set(range(7))
 
 
+# ``Branch`` is named as the type these functions return: others hold it, never query it.
 __all__ = [
+    "Branch",
     "add_closed_day",
     "branch_tree",
     "calendar",

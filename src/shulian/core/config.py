@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shulian.core.errors import ConfigurationError
+from shulian.core.i18n import Language
 from shulian.core.security import create_secret_file
-
-Language = Literal["zh-CN", "en"]
-LANGUAGES: tuple[Language, ...] = ("zh-CN", "en")
 
 ENV_PREFIX = "SHULIAN_"
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from shulian.core import i18n
+
 
 class ShulianError(Exception):
     """Base of every error Shulian raises on purpose."""
@@ -33,8 +35,6 @@ class ShulianError(Exception):
     def localized(self) -> str:
         """The message in the current language. String parameters that are messages themselves
         (a status, a reason) are translated too; others (a barcode) come through unchanged."""
-        from shulian.core import i18n
-
         params = {k: i18n.gettext(v) if isinstance(v, str) else v for k, v in self.params.items()}
         return i18n.gettext(self.template).format(**params)
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Literal
 
 from babel.messages.pofile import read_po
 
-from shulian.core.config import LANGUAGES, Language
+Language = Literal["zh-CN", "en"]
+LANGUAGES: tuple[Language, ...] = ("zh-CN", "en")
 
 _current: ContextVar[Language] = ContextVar("shulian_language", default="zh-CN")
 _catalogs: dict[str, dict[str, str]] = {}

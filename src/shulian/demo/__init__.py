@@ -15,8 +15,13 @@ from shulian.accounts.errors import CardNumberTaken, UsernameTaken
 from shulian.accounts.schemas import ReaderCreate, StaffCreate
 from shulian.consortium import service as consortium_service
 from shulian.consortium.errors import BranchCodeTaken
-from shulian.consortium.models import BranchKind
-from shulian.consortium.schemas import BranchCreate, ClosedDayCreate, DayHours, WeeklyHours
+from shulian.consortium.schemas import (
+    BranchCreate,
+    BranchKind,
+    ClosedDayCreate,
+    DayHours,
+    WeeklyHours,
+)
 
 # Published demo passwords (README): a demo library only, never a real one.
 DEMO_STAFF_PASSWORD = "shulian-demo"  # noqa: S105

@@ -19,12 +19,10 @@ from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from shulian.catalog import importer
+from shulian.catalog import importer, service as catalog_service
 from shulian.catalog.bib import BibData, ItemData
-from shulian.catalog.models import ImportJob, Record
 
 FILES = ("loc-chinese-2000.mrc.gz", "loc-first-1000.mrc.gz")
 ACTOR = "system:demo"
@@ -116,7 +114,7 @@ def _dress(file_no: int) -> Callable[[int, BibData], None]:
 def load(factory: sessionmaker[Session], *, clock: Callable[[], datetime]) -> int:
     """Import the demo records (once); returns how many records were added."""
     with factory() as session:
-        if (session.scalar(select(func.count(Record.id))) or 0) > 0:
+        if catalog_service.count_published(session) > 0:
             return 0
     added = 0
     for file_no, name in enumerate(FILES, start=1):
@@ -131,5 +129,5 @@ def load(factory: sessionmaker[Session], *, clock: Callable[[], datetime]) -> in
                 transform=_dress(file_no),
             )
         with factory() as session:
-            added += session.get_one(ImportJob, job_id).imported
+            added += importer.report(session, job_id, limit=0).job.imported
     return added

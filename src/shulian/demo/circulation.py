@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from shulian.accounts import service as accounts_service
 from shulian.catalog import service as catalog_service
-from shulian.catalog.models import ItemStatus
+from shulian.catalog.schemas import ItemStatus
 from shulian.circulation import service as circulation_service
 from shulian.consortium import service as consortium_service
-from shulian.consortium.models import BranchKind
+from shulian.consortium.schemas import BranchKind
 from shulian.core.errors import ShulianError
 
 ACTOR = "system:demo"

@@ -32,8 +32,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from shulian.core.events import Event
-from shulian.ledger import leaf as leaf_codec
-from shulian.ledger import merkle
+from shulian.ledger import leaf as leaf_codec, merkle
 from shulian.ledger.models import LedgerAudit, LedgerCheckpoint, LedgerLeaf, LedgerNode
 from shulian.ledger.note import NoteError, Verifier, open_checkpoint
 from shulian.ledger.schemas import AuditProblem, AuditReport

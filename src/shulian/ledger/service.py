@@ -11,8 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.core.events import Event, consume_batches
-from shulian.ledger import leaf as leaf_codec
-from shulian.ledger import merkle
+from shulian.ledger import leaf as leaf_codec, merkle
 from shulian.ledger.errors import (
     EventNotInLedger,
     InvalidProofRequest,

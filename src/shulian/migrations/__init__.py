@@ -16,17 +16,18 @@ HERE = Path(__file__).parent
 
 
 def metadata() -> MetaData:
-    """Every domain's tables, on the one shared metadata."""
-    from shulian.accounts import models as _accounts  # noqa: F401
-    from shulian.catalog import models as _catalog  # noqa: F401
-    from shulian.circulation import models as _circulation  # noqa: F401
-    from shulian.consortium import models as _consortium  # noqa: F401
+    """Every domain's tables, on the one shared metadata: each package of ``shulian`` with a
+    ``models`` module (a new domain is found without being listed here), and the event spine."""
+    import importlib.util
+    import pkgutil
+
+    import shulian
     from shulian.core import events as _events  # noqa: F401
     from shulian.core.db import Base
-    from shulian.ledger import models as _ledger  # noqa: F401
-    from shulian.search import models as _search  # noqa: F401
-    from shulian.selfservice import models as _selfservice  # noqa: F401
 
+    for package in pkgutil.iter_modules(shulian.__path__):
+        if package.ispkg and importlib.util.find_spec(f"shulian.{package.name}.models"):
+            importlib.import_module(f"shulian.{package.name}.models")
     return Base.metadata
 
 

@@ -28,8 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from shulian.catalog import clc
-from shulian.catalog import service as catalog_service
+from shulian.catalog import clc, service as catalog_service
 from shulian.circulation import service as circulation_service
 from shulian.core.db import session_scope
 from shulian.core.events import Event

@@ -11,9 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shulian.catalog import clc
-from shulian.catalog import service as catalog_service
-from shulian.catalog.models import RecordStatus
+from shulian.catalog import clc, service as catalog_service
+from shulian.catalog.schemas import RecordStatus
 from shulian.consortium import service as consortium_service
 from shulian.core.deps import OptionalPrincipal, SessionDep
 from shulian.core.errors import BadRequest, ShulianError

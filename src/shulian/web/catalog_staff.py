@@ -14,12 +14,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from shulian.catalog import api as catalog_api
-from shulian.catalog import importer
-from shulian.catalog import service as catalog_service
+from shulian.catalog import api as catalog_api, importer, service as catalog_service
 from shulian.catalog.marc import FORMATS
-from shulian.catalog.models import ItemStatus, RecordStatus
-from shulian.catalog.schemas import ItemCreate, ItemRead, ItemUpdate, RecordCreate, RecordUpdate
+from shulian.catalog.schemas import (
+    ItemCreate,
+    ItemRead,
+    ItemStatus,
+    ItemUpdate,
+    RecordCreate,
+    RecordStatus,
+    RecordUpdate,
+)
 from shulian.consortium import service as consortium_service
 from shulian.core.deps import NowDep, SessionDep, SettingsDep, StaffUser, require
 from shulian.core.errors import ShulianError

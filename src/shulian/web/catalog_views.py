@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from shulian.catalog import service as catalog_service
 from shulian.catalog.bib import Role
-from shulian.catalog.models import RecordStatus
 from shulian.catalog.schemas import (
     RecordRead,
+    RecordStatus,
     RecordSummary,
 )
 from shulian.search.documents import Facet

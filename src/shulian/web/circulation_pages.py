@@ -22,7 +22,6 @@ from shulian.catalog import service as catalog_service
 from shulian.circulation import service
 from shulian.circulation.schemas import PreferencesUpdate
 from shulian.consortium import service as consortium_service
-from shulian.consortium.models import Branch
 from shulian.core.config import Settings
 from shulian.core.deps import CurrentReader, NowDep, SessionDep, SettingsDep
 from shulian.core.errors import ShulianError
@@ -197,6 +196,6 @@ def place_hold(
     return RedirectResponse("/me?done=hold_placed#holds", status_code=303)
 
 
-def pickup_branches(session: Session) -> list[Branch]:
+def pickup_branches(session: Session) -> list[consortium_service.Branch]:
     """Where a reader may collect a hold: every open service point of the network."""
     return list(consortium_service.list_branches(session))

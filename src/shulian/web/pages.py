@@ -13,7 +13,7 @@ from shulian.accounts import service as accounts_service
 from shulian.accounts.api import QRSigner, login, reader_qr
 from shulian.accounts.schemas import LoginRequest, ReaderCreate
 from shulian.consortium import service as consortium_service
-from shulian.consortium.models import BranchKind
+from shulian.consortium.schemas import BranchKind
 from shulian.core import i18n
 from shulian.core.deps import (
     CurrentPrincipal,
@@ -28,8 +28,7 @@ from shulian.core.deps import (
 from shulian.core.errors import ShulianError
 from shulian.core.security import Principal
 from shulian.web import catalog_views, circulation_pages
-from shulian.web.forms import error_text as _error_text
-from shulian.web.forms import safe_next
+from shulian.web.forms import error_text as _error_text, safe_next
 from shulian.web.render import LANG_COOKIE, render
 
 router = APIRouter(include_in_schema=False)

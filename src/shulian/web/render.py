@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from shulian.core import i18n
-from shulian.core.config import LANGUAGES
+from shulian.core.i18n import LANGUAGES
 
 LANG_COOKIE = "shulian_lang"
 TEMPLATES = Path(__file__).parent / "templates"

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from shulian.catalog.bib import BibData, Contributor, Format, ItemData, Role
 from shulian.catalog.marc import write_records
-from shulian.catalog.models import Item, ItemStatus, Record, RecordStatus
+from shulian.catalog.models import Item, Record
 from shulian.catalog.service import contributors_of, isbns_of
+from shulian.catalog.types import ItemStatus, RecordStatus
 
 
 def iter_bibs(

@@ -31,8 +31,9 @@ from shulian.catalog.bib import BibData
 from shulian.catalog.errors import ImportFileUnreadable, ImportJobNotFound
 from shulian.catalog.importer.storing import Prepared, Stored, prepare, store
 from shulian.catalog.marc import ParsedRecord, RejectedRecord, read_records
-from shulian.catalog.models import ImportJob, ImportNote, ImportStatus
+from shulian.catalog.models import ImportJob, ImportNote
 from shulian.catalog.schemas import ImportJobRead, ImportNoteRead, ImportReport
+from shulian.catalog.types import ImportStatus
 from shulian.consortium import service as consortium_service
 
 

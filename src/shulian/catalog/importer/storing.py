@@ -15,17 +15,10 @@ from sqlalchemy.orm import Session
 from shulian.catalog.bib import BibData, ItemData
 from shulian.catalog.isbn import InvalidIsbn, normalize_isbn
 from shulian.catalog.marc import ParsedRecord
-from shulian.catalog.models import (
-    ImportJob,
-    Item,
-    ItemStatus,
-    Record,
-    RecordContributor,
-    RecordIsbn,
-    RecordStatus,
-)
+from shulian.catalog.models import ImportJob, Item, Record, RecordContributor, RecordIsbn
 from shulian.catalog.normalize import match_key
 from shulian.catalog.service import item_state, record_state
+from shulian.catalog.types import ItemStatus, RecordStatus
 from shulian.core import events
 
 # Column limits (PostgreSQL enforces VARCHAR lengths): longer values are cut with a warning.

@@ -1,8 +1,10 @@
 """Catalogue operations: the only door other packages use (see the package docstring).
 
-Callers own the transaction; nothing here commits.
+Callers own the transaction; nothing here commits. ``Record`` and ``Item`` are named here as the
+types these functions return: other packages may hold and read them, never query their tables.
 """
 
+from shulian.catalog.models import Item, Record
 from shulian.catalog.service.audit import audit_item_states, audit_record_states
 from shulian.catalog.service.common import (
     contributors_of,
@@ -44,6 +46,8 @@ from shulian.catalog.service.records import (
 __all__ = [
     "CopyRow",
     "IndexRow",
+    "Item",
+    "Record",
     "add_digital",
     "add_item",
     "audit_item_states",

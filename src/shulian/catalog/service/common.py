@@ -12,16 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shulian.catalog.errors import RecordNotFound
-from shulian.catalog.models import (
-    Item,
-    ItemStatus,
-    Record,
-    RecordContributor,
-    RecordIsbn,
-    RecordStatus,
-)
+from shulian.catalog.models import Item, Record, RecordContributor, RecordIsbn
 from shulian.catalog.normalize import digest
 from shulian.catalog.schemas import ContributorRead
+from shulian.catalog.types import ItemStatus, RecordStatus
 from shulian.core import events
 
 LENDABLE_NOW = {ItemStatus.AVAILABLE}

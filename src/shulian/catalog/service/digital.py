@@ -8,8 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shulian.catalog.errors import DigitalResourceNotFound, InvalidRecord
-from shulian.catalog.models import DigitalKind, DigitalResource
+from shulian.catalog.models import DigitalResource
 from shulian.catalog.service.common import get_record
+from shulian.catalog.types import DigitalKind
 from shulian.core import events
 
 

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shulian.catalog.models import Item, ItemStatus, Record, RecordStatus
+from shulian.catalog.models import Item, Record
 from shulian.catalog.service.common import LENDABLE_NOW, contributors_of, isbns_of
+from shulian.catalog.types import ItemStatus, RecordStatus
 
 
 @dataclass(slots=True)

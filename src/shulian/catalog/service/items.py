@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from shulian.catalog.errors import BarcodeTaken, EpcTaken, ItemNotFound, NothingMatchesScan
 from shulian.catalog.isbn import InvalidIsbn, normalize_isbn
-from shulian.catalog.models import Item, ItemStatus, Record, RecordIsbn, RecordStatus
+from shulian.catalog.models import Item, Record, RecordIsbn
 from shulian.catalog.schemas import ItemCreate, ItemUpdate, ScanResult
 from shulian.catalog.service.common import format_location, get_record, item_state
+from shulian.catalog.types import ItemStatus, RecordStatus
 from shulian.consortium import service as consortium_service
 from shulian.core import events
 

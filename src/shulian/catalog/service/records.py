@@ -27,14 +27,7 @@ from shulian.catalog.errors import (
     WrongRecordStatus,
 )
 from shulian.catalog.isbn import InvalidIsbn, normalize_isbn
-from shulian.catalog.models import (
-    Item,
-    ItemStatus,
-    Record,
-    RecordContributor,
-    RecordIsbn,
-    RecordStatus,
-)
+from shulian.catalog.models import Item, Record, RecordContributor, RecordIsbn
 from shulian.catalog.normalize import match_key
 from shulian.catalog.schemas import (
     DigitalResourceRead,
@@ -55,6 +48,7 @@ from shulian.catalog.service.common import (
     record_event,
 )
 from shulian.catalog.service.digital import digital_of
+from shulian.catalog.types import ItemStatus, RecordStatus
 from shulian.consortium import service as consortium_service
 
 EDITABLE = {RecordStatus.DRAFT, RecordStatus.RETURNED, RecordStatus.PUBLISHED}

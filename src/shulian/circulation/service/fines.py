@@ -12,7 +12,7 @@ from shulian.accounts import service as accounts_service
 from shulian.catalog import service as catalog_service
 from shulian.circulation import policy
 from shulian.circulation.errors import BadAmount, FineNotFound, NothingOwed
-from shulian.circulation.models import Fine, FineKind, FinePayment, Loan
+from shulian.circulation.models import Fine, FinePayment, Loan
 from shulian.circulation.schemas import FineRead
 from shulian.circulation.service.common import (
     emit,
@@ -21,6 +21,7 @@ from shulian.circulation.service.common import (
     money,
     reader_ref,
 )
+from shulian.circulation.types import FineKind
 
 
 def overdue_fine(session: Session, loan: Loan, *, until: datetime) -> int:

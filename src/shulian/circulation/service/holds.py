@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from shulian.accounts import service as accounts_service
 from shulian.catalog import service as catalog_service
-from shulian.catalog.models import Item, ItemStatus
+from shulian.catalog.schemas import ItemStatus
 from shulian.circulation import notices, policy
 from shulian.circulation.errors import (
     AlreadyHeld,
@@ -21,15 +21,7 @@ from shulian.circulation.errors import (
     NothingToHold,
     NotYourHold,
 )
-from shulian.circulation.models import (
-    OPEN_HOLD_STATES,
-    Hold,
-    HoldStatus,
-    Loan,
-    Transit,
-    TransitReason,
-    TransitTime,
-)
+from shulian.circulation.models import OPEN_HOLD_STATES, Hold, Loan, Transit, TransitTime
 from shulian.circulation.schemas import HoldRead, HoldShelfRead, PickRead
 from shulian.circulation.service.common import (
     check_standing,
@@ -39,6 +31,7 @@ from shulian.circulation.service.common import (
     option,
     reader_ref,
 )
+from shulian.circulation.types import HoldStatus, TransitReason
 from shulian.consortium import service as consortium_service
 
 
@@ -209,7 +202,7 @@ def fulfil(session: Session, *, reader_id: int, record_id: int, actor: str, now:
         _close(session, hold, HoldStatus.FULFILLED, actor=actor, now=now)
 
 
-def next_hold_for(session: Session, item: Item) -> Hold | None:
+def next_hold_for(session: Session, item: catalog_service.Item) -> Hold | None:
     """The first waiting hold in the title's queue that this copy can fill."""
     return session.scalars(
         select(Hold)
@@ -222,7 +215,7 @@ def next_hold_for(session: Session, item: Item) -> Hold | None:
     ).first()
 
 
-def waiting_for(session: Session, item: Item) -> int:
+def waiting_for(session: Session, item: catalog_service.Item) -> int:
     return int(
         session.scalar(
             select(func.count(Hold.id)).where(
@@ -235,7 +228,9 @@ def waiting_for(session: Session, item: Item) -> int:
     )
 
 
-def _shelf_expiry(session: Session, hold: Hold, item: Item, now: datetime) -> datetime:
+def _shelf_expiry(
+    session: Session, hold: Hold, item: catalog_service.Item, now: datetime
+) -> datetime:
     reader = accounts_service.get_reader(session, hold.reader_id) if hold.reader_id else None
     rule = policy.applicable(
         session,
@@ -249,7 +244,9 @@ def _shelf_expiry(session: Session, hold: Hold, item: Item, now: datetime) -> da
     )
 
 
-def make_ready(session: Session, hold: Hold, item: Item, *, actor: str, now: datetime) -> str:
+def make_ready(
+    session: Session, hold: Hold, item: catalog_service.Item, *, actor: str, now: datetime
+) -> str:
     """Put the copy on the pickup branch's hold shelf for the hold and tell the reader."""
     hold.status = HoldStatus.READY
     hold.trapped_item_id = item.id
@@ -290,7 +287,7 @@ def make_ready(session: Session, hold: Hold, item: Item, *, actor: str, now: dat
 
 def send(
     session: Session,
-    item: Item,
+    item: catalog_service.Item,
     *,
     to_branch: str,
     from_branch: str,
@@ -339,7 +336,7 @@ def send(
 
 
 def route(
-    session: Session, item: Item, *, at_branch: str, actor: str, now: datetime
+    session: Session, item: catalog_service.Item, *, at_branch: str, actor: str, now: datetime
 ) -> tuple[str, str | None, int | None]:
     """Decide where a copy at ``at_branch`` goes now: the first hold it can fill (its hold shelf
     here, or in transit to the pickup branch), else home (transit), else the shelf.

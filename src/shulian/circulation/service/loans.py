@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from shulian.accounts import service as accounts_service
 from shulian.catalog import service as catalog_service
-from shulian.catalog.models import ItemStatus
+from shulian.catalog.schemas import ItemStatus
 from shulian.circulation import policy
 from shulian.circulation.errors import (
     AlreadyOnLoan,
@@ -23,7 +23,7 @@ from shulian.circulation.errors import (
     RenewalLimitReached,
     TypeLoanLimitReached,
 )
-from shulian.circulation.models import Hold, HoldStatus, Loan
+from shulian.circulation.models import Hold, Loan
 from shulian.circulation.schemas import (
     CheckinRead,
     ItemCirculationRead,
@@ -43,6 +43,7 @@ from shulian.circulation.service.common import (
     open_transit,
     reader_ref,
 )
+from shulian.circulation.types import HoldStatus
 from shulian.consortium import service as consortium_service
 from shulian.core.errors import ShulianError
 

@@ -12,7 +12,6 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy.orm import Session
 
 from shulian.accounts import service as accounts_service
-from shulian.accounts.models import Reader
 from shulian.circulation import service as circulation_service
 from shulian.circulation.schemas import AccountRead
 from shulian.core.errors import NotFound
@@ -43,14 +42,14 @@ def mask_name(name: str) -> str:
     return name[:1] + "".join(" " if ch == " " else "*" for ch in name[1:])
 
 
-def find_patron(session: Session, card: str) -> Reader | None:
+def find_patron(session: Session, card: str) -> accounts_service.Reader | None:
     try:
         return accounts_service.find_reader_by_card(session, card)
     except NotFound:
         return None
 
 
-def password_ok(ctx: Context, reader: Reader, card: str, password: str) -> bool:
+def password_ok(ctx: Context, reader: accounts_service.Reader, card: str, password: str) -> bool:
     """Whether the kiosk may act for this reader with this password (AD)."""
     if not password:
         return not ctx.config.require_patron_password
@@ -62,7 +61,7 @@ def password_ok(ctx: Context, reader: Reader, card: str, password: str) -> bool:
     return False
 
 
-def patron(ctx: Context, session: Session, req: Request) -> Reader:
+def patron(ctx: Context, session: Session, req: Request) -> accounts_service.Reader:
     """The reader named by AA, once their password (AD) passes.
 
     Raises: ReaderNotFound, PatronPasswordRequired, PatronPasswordWrong, PatronNotValid.
@@ -79,7 +78,7 @@ def patron(ctx: Context, session: Session, req: Request) -> Reader:
     return reader
 
 
-def status_flags(reader: Reader | None, account: AccountRead | None) -> str:
+def status_flags(reader: accounts_service.Reader | None, account: AccountRead | None) -> str:
     """The 14 patron-status flags: Y where a privilege is denied, blank elsewhere."""
     flags = [" "] * 14
     if reader is None or account is None:
@@ -99,7 +98,11 @@ def status_flags(reader: Reader | None, account: AccountRead | None) -> str:
 
 
 def _patron_header(
-    ctx: Context, req: Request, code: str, reader: Reader | None, account: AccountRead | None
+    ctx: Context,
+    req: Request,
+    code: str,
+    reader: accounts_service.Reader | None,
+    account: AccountRead | None,
 ) -> Response:
     language = req.fixed.get("language") or "000"
     return Response(
@@ -111,7 +114,7 @@ def _patron_fields(
     ctx: Context,
     resp: Response,
     req: Request,
-    reader: Reader | None,
+    reader: accounts_service.Reader | None,
     account: AccountRead | None,
     password_valid: bool,
 ) -> Response:
@@ -124,7 +127,9 @@ def _patron_fields(
     return resp
 
 
-def _screen(resp: Response, reader: Reader | None, account: AccountRead | None) -> Response:
+def _screen(
+    resp: Response, reader: accounts_service.Reader | None, account: AccountRead | None
+) -> Response:
     if reader is None:
         resp.add("AF", gettext("This library card is not valid"))
     elif account is not None and account.blocks:
@@ -134,7 +139,7 @@ def _screen(resp: Response, reader: Reader | None, account: AccountRead | None) 
 
 def _lookup(
     ctx: Context, session: Session, req: Request
-) -> tuple[Reader | None, AccountRead | None, bool]:
+) -> tuple[accounts_service.Reader | None, AccountRead | None, bool]:
     """The patron, their account and whether the password passed; an unknown card is not an
     error here: the response says so (BL N)."""
     card = req.get("AA")

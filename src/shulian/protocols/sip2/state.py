@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.core.clock import utcnow
-from shulian.core.config import Language
+from shulian.core.i18n import Language
 
 
 @dataclass(frozen=True)
