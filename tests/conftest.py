@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -99,29 +100,43 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield c
 
 
+@contextmanager
+def fresh_database(
+    folder: Path, *, name: str = "scratch", server_url: str = PG_URL
+) -> Iterator[str]:
+    """The URL of a new, empty database (no schema): a SQLite file in ``folder``, or, with a
+    PostgreSQL server URL, a database created on that server and dropped afterwards."""
+    if not server_url:
+        yield f"sqlite:///{folder / f'{name}.db'}"
+        return
+    db = f"shulian_{name}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{db}"'))
+        yield make_url(server_url).set(database=db).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def empty_db_url(tmp_path: Path) -> Iterator[str]:
+    """A new database of the suite's kind with nothing in it, not even the schema."""
+    with fresh_database(tmp_path, name="empty") as url:
+        yield url
+
+
 @pytest.fixture
 def scratch_db_url(tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database of the suite's kind whose commits are real (for tests of
     crashes and concurrency); dropped afterwards."""
-    if not PG_URL:
-        url = f"sqlite:///{tmp_path / 'scratch.db'}"
-        upgrade(make_engine(url))
+    with fresh_database(tmp_path) as url:
+        eng = make_engine(url)
+        upgrade(eng)
+        eng.dispose()
         yield url
-        return
-    name = f"shulian_scratch_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    eng = make_engine(url)
-    upgrade(eng)
-    eng.dispose()
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture

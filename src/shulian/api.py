@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 import anyio
@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from starlette.datastructures import Headers, MutableHeaders
@@ -30,13 +31,11 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shulian import __version__
+from shulian import __version__, registry
 from shulian.accounts import service as accounts_service
 from shulian.accounts.api import router as accounts_router
 from shulian.catalog.api import router as catalog_router
 from shulian.circulation.api import router as circulation_router
-from shulian.circulation.transports import transports_from_settings
-from shulian.circulation.worker import CirculationWorker
 from shulian.consortium.api import router as consortium_router
 from shulian.core import i18n
 from shulian.core.clock import utcnow
@@ -46,13 +45,13 @@ from shulian.core.deps import SAFE_METHODS, NotAuthenticated, SessionDep
 from shulian.core.errors import ShulianError
 from shulian.core.i18n import Language
 from shulian.core.security import Principal, Signer
+from shulian.core.worker import WorkerStatus
 from shulian.ledger.api import router as ledger_router
 from shulian.ledger.cosign import load_or_create_cosigner
 from shulian.ledger.note import load_or_create_signer
-from shulian.ledger.worker import LedgerWorker
-from shulian.search import analysis
+from shulian.notify.api import router as notify_router
 from shulian.search.api import RateLimiter, router as search_router
-from shulian.search.service import SearchService, SearchWorker
+from shulian.search.service import SearchService
 from shulian.web import (
     catalog_pages,
     catalog_staff,
@@ -63,6 +62,14 @@ from shulian.web import (
     pages,
 )
 from shulian.web.render import LANG_COOKIE, render
+
+
+class HealthRead(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: str
+    version: str
+    workers: dict[str, WorkerStatus]
+
 
 WEB = Path(__file__).parent / "web"
 SESSION_COOKIE = "shulian_session"
@@ -84,43 +91,12 @@ def create_app(
         # Requests inside the database at once: no more than the engine's pool (5 + 10
         # overflow), and well under the thread pool's 40, so commits always find a thread.
         app.state.db_slots = anyio.CapacityLimiter(DB_SLOTS)
-        worker = None
-        if settings.ledger_worker:
-            worker = LedgerWorker(
-                app.state.sessionmaker,
-                secret=app.state.secret,
-                signer=app.state.ledger_signer,
-                clock=clock,
-                checkpoint_interval=settings.checkpoint_interval,
-            )
+        for worker in app.state.workers:
+            # Slow set-up (the search analysers) before the first request, not inside one.
+            await anyio.to_thread.run_sync(worker.prepare)
             worker.start()
-        indexer = None
-        if settings.search_worker:
-            # Before the first request: loading the analysers inside one stalls all the others.
-            await anyio.to_thread.run_sync(analysis.warm_up)
-            indexer = SearchWorker(
-                app.state.search,
-                app.state.sessionmaker,
-                read_factory=app.state.read_sessionmaker,
-                clock=clock,
-            )
-            indexer.start()
-        circulation = None
-        if settings.circulation_worker:
-            circulation = CirculationWorker(
-                app.state.sessionmaker,
-                transports=transports_from_settings(settings),
-                clock=clock,
-                language=settings.default_language,
-                read_factory=app.state.read_sessionmaker,
-            )
-            circulation.start()
         yield
-        if circulation is not None:
-            circulation.stop()
-        if indexer is not None:
-            indexer.stop()
-        if worker is not None:
+        for worker in reversed(app.state.workers):
             worker.stop()
 
     app = FastAPI(
@@ -145,6 +121,15 @@ def create_app(
     app.state.ledger_cosigner = load_or_create_cosigner(
         settings.data_dir / "ledger", settings.effective_witness_name
     )
+    app.state.workers = registry.workers(
+        registry.Resources(
+            settings=settings,
+            factory=app.state.sessionmaker,
+            read_factory=app.state.read_sessionmaker,
+            clock=clock,
+            state=app.state,
+        )
+    )
     app.state.principal_resolver = _principal_resolver(
         Signer(app.state.secret, "api-token"), settings
     )
@@ -163,6 +148,7 @@ def create_app(
     app.include_router(ledger_router)
     app.include_router(catalog_router)
     app.include_router(circulation_router)
+    app.include_router(notify_router)
     app.include_router(pages.router)
     app.include_router(catalog_pages.router)
     app.include_router(catalog_staff.router)
@@ -171,11 +157,20 @@ def create_app(
     app.include_router(circulation_rules.router)
     app.include_router(ledger_pages.router)
 
-    @app.get("/healthz", tags=["system"])
-    def healthz(session: SessionDep) -> dict[str, str]:
-        """Liveness and database reachability, for load balancers and monitors."""
+    @app.get("/healthz", tags=["system"], response_model=HealthRead)
+    def healthz(session: SessionDep) -> HealthRead:
+        """Liveness and database reachability, for load balancers and monitors, and each
+        background worker's state: events behind the spine (``lag``), last success, the kind of
+        its last error. Answers 200 while the database answers; ``status`` is ``degraded`` when
+        a worker has stopped or its last steps failed."""
         session.execute(text("SELECT 1"))
-        return {"status": "ok", "database": engine.dialect.name, "version": __version__}
+        found = {w.name: w.status(session) for w in app.state.workers}
+        return HealthRead(
+            status="ok" if all(w.healthy for w in found.values()) else "degraded",
+            database=engine.dialect.name,
+            version=__version__,
+            workers=found,
+        )
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

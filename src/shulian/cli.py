@@ -708,9 +708,10 @@ def circulation_daily() -> None:
 @circulation_app.command("notices")
 def circulation_notices() -> None:
     """Deliver the notices that are due, once (serve does this every few seconds)."""
-    from shulian.circulation.delivery import deliver_notices
-    from shulian.circulation.transports import transports_from_settings
     from shulian.core import i18n
+    from shulian.notify.delivery import deliver_notices
+    from shulian.notify.transports import transports_from_settings
+    from shulian.registry import notice_kinds
 
     settings = _settings()
     i18n.load_catalogs(Path(__file__).parent / "web" / "i18n")
@@ -719,6 +720,7 @@ def circulation_notices() -> None:
             make_sessionmaker(engine),
             now=utcnow(),
             transports=transports_from_settings(settings),
+            kinds=notice_kinds(),
             language=settings.default_language,
         )
     console.print(f"Notices: {report}.")

@@ -20,8 +20,9 @@ from shulian.circulation.errors import (
     NothingToHold,
     NotYourHold,
 )
-from shulian.circulation.models import Hold, Notice
+from shulian.circulation.models import Hold
 from shulian.circulation.schemas import HoldStatus, RuleFields
+from shulian.notify.models import Notice
 from tests.conftest import NOW
 from tests.factories.catalog import make_item, make_record
 from tests.factories.circulation import make_library

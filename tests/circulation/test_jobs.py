@@ -15,18 +15,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 import shulian
-from shulian.circulation import service as circ
-from shulian.circulation.models import Hold, Loan, Notice
-from shulian.circulation.schemas import HoldStatus, NoticeStatus, PreferencesUpdate
-from shulian.circulation.transports import SmtpTransport
+from shulian.circulation import notices as circulation_notices, service as circ
+from shulian.circulation.models import Hold, Loan
+from shulian.circulation.schemas import HoldStatus, PreferencesUpdate
 from shulian.circulation.worker import CirculationWorker, run_jobs
 from shulian.cli import app as cli
 from shulian.core import i18n
 from shulian.core.clock import utcnow
 from shulian.core.db import make_sessionmaker, session_scope
-from tests.circulation.servers import Inbox, free_port
+from shulian.notify.kinds import NoticeKinds
+from shulian.notify.models import Notice
+from shulian.notify.schemas import NoticeStatus
+from shulian.notify.transports import SmtpTransport
+from shulian.notify.worker import NoticeWorker
 from tests.conftest import NOW, PG_URL
 from tests.factories.circulation import Library, make_library
+from tests.servers import Inbox, free_port
 
 SRC = Path(shulian.__file__).parent
 
@@ -205,7 +209,7 @@ def test_jobs_a_second_worker_finds_running_are_skipped(
     assert run_jobs(factory, now=NOW)[0].count == 0
 
 
-def test_the_worker_runs_the_jobs_at_start_and_delivers_what_they_queue(
+def test_the_worker_runs_the_jobs_at_start_and_the_outbox_delivers_what_they_queue(
     scratch_engines: Callable[..., Engine], inbox: Inbox
 ) -> None:
     i18n.load_catalogs(SRC / "web" / "i18n")
@@ -214,22 +218,28 @@ def test_the_worker_runs_the_jobs_at_start_and_delivers_what_they_queue(
     with session_scope(factory) as s:
         lib = make_library(s, readers=1)
         due = lend(s, lib).due_at
-    worker = CirculationWorker(
+    day_before = due - timedelta(days=1)
+    jobs = CirculationWorker(factory, clock=lambda: day_before)
+    outbox = NoticeWorker(
         factory,
         transports={
             "email": SmtpTransport(host="127.0.0.1", port=inbox.port, from_addr="lib@example.org")
         },
-        clock=lambda: due - timedelta(days=1),
+        kinds=NoticeKinds(circulation_notices.KINDS),
+        clock=lambda: day_before,
         poll=0.05,
         read_factory=make_sessionmaker(engine, readonly=True),
     )
-    worker.start()
+    jobs.start()
+    outbox.start()
     try:
         deadline = time.monotonic() + 20
         while not inbox.messages and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
-        worker.stop()
+        outbox.stop()
+        jobs.stop()
+    assert jobs.status().last_success is not None and jobs.status().failures == 0
     [got] = inbox.messages
     assert got.message["Subject"] == "即将到期：《狂人日记》"
     assert "将在 1 天后" in got.message.get_content()

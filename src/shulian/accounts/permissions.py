@@ -24,6 +24,7 @@ PERMISSIONS: Final[dict[str, str]] = {
     "inventory.stocktake": "Run RFID stocktaking",
     "analytics.view": "See reports and the data wall",
     "ledger.audit": "Audit the ledger",
+    "notify.outbox.read": "See the notice outbox: what was sent, what waits, what failed",
     "system.admin": "Administer the platform",
 }
 
@@ -47,6 +48,7 @@ ROLES: Final[dict[str, tuple[str, str, tuple[str, ...]]]] = {
             "accounts.reader.manage",
             "inventory.stocktake",
             "analytics.view",
+            "notify.outbox.read",
         ),
     ),
     "admin": ("系统管理员", "System administrator", tuple(PERMISSIONS)),

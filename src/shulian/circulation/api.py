@@ -31,6 +31,7 @@ from shulian.circulation.schemas import (
     OptionRead,
     PaymentCreate,
     PickRead,
+    PreferencesRead,
     PreferencesUpdate,
     RenewAllRead,
     RuleFields,
@@ -359,13 +360,8 @@ def my_history(session: SessionDep, now: NowDep, who: CurrentReader) -> HistoryR
     return service.reading_history(session, reader_id=who.id, now=now)
 
 
-@router.put("/me/preferences", response_model=PreferencesUpdate)
+@router.put("/me/preferences", response_model=PreferencesRead)
 def my_preferences(
     body: PreferencesUpdate, session: SessionDep, now: NowDep, who: CurrentReader
-) -> PreferencesUpdate:
-    pref = service.set_preferences(session, reader_id=who.id, data=body, actor=who.actor, now=now)
-    return PreferencesUpdate(
-        keep_history=pref.keep_history,
-        notify_email=pref.notify_email,
-        notify_webhook=pref.notify_webhook,
-    )
+) -> PreferencesRead:
+    return service.set_preferences(session, reader_id=who.id, data=body, actor=who.actor, now=now)

@@ -1,5 +1,5 @@
 """Tables of circulation: loan rules, loans (with their frozen terms), holds, transits, fines,
-notices waiting to go out, and the options a library sets for circulation."""
+and the options a library sets for circulation."""
 
 from __future__ import annotations
 
@@ -13,13 +13,12 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Text,
     UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shulian.circulation.types import FineKind, HoldStatus, NoticeStatus, TransitReason
+from shulian.circulation.types import FineKind, HoldStatus, TransitReason
 from shulian.core.db import Base, UTCDateTime, enum_column
 
 
@@ -189,27 +188,6 @@ class FinePayment(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class Notice(Base):
-    """A message to a reader waiting in the outbox. ``key`` is unique, so the same notice (this
-    hold is ready; this loan is due on that day) is never queued twice, even after a crash."""
-
-    __tablename__ = "notices"
-    __table_args__ = (Index("ix_notices_due", "status", "next_attempt_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(120), unique=True)
-    reader_id: Mapped[int] = mapped_column(ForeignKey("readers.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # due_soon | overdue | hold_ready
-    channel: Mapped[str] = mapped_column(String(20))  # email | webhook
-    context: Mapped[dict[str, Any]] = mapped_column(JSON)  # titles, dates; no contact details
-    status: Mapped[NoticeStatus] = mapped_column(enum_column(NoticeStatus))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
 class ReaderPreference(Base):
     """A reader's circulation choices; reading history is off unless the reader turns it on."""
 
@@ -217,6 +195,4 @@ class ReaderPreference(Base):
 
     reader_id: Mapped[int] = mapped_column(ForeignKey("readers.id"), primary_key=True)
     keep_history: Mapped[bool] = mapped_column(Boolean, default=False)
-    notify_email: Mapped[bool] = mapped_column(Boolean, default=True)
-    notify_webhook: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

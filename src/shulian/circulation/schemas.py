@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shulian.circulation.types import (
     FineKind as FineKind,
     HoldStatus as HoldStatus,
-    NoticeStatus as NoticeStatus,
     TransitReason as TransitReason,
 )
 
@@ -119,9 +118,18 @@ class HistoryRead(BaseModel):
 
 
 class PreferencesUpdate(BaseModel):
+    """Fields left out keep their value. The notice channels are the notice outbox's (also
+    set at ``/api/v1/notify/me/preferences``), accepted here too."""
+
     keep_history: bool | None = None
     notify_email: bool | None = None
     notify_webhook: bool | None = None
+
+
+class PreferencesRead(BaseModel):
+    keep_history: bool
+    notify_email: bool
+    notify_webhook: bool
 
 
 class ItemCirculationRead(BaseModel):

@@ -1,5 +1,5 @@
-"""The circulation vocabulary other domains, pages and protocols may use: hold, transit,
-fine and notice states.
+"""The circulation vocabulary other domains, pages and protocols may use: hold, transit
+and fine states.
 
 Models and schemas take these from here; other packages import them from ``schemas``."""
 
@@ -27,10 +27,3 @@ class FineKind(enum.StrEnum):
     LOST = "lost"
     DAMAGE = "damage"
     OTHER = "other"
-
-
-class NoticeStatus(enum.StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"  # gave up after the last retry
-    OBSOLETE = "obsolete"  # no longer true when its turn came (loan returned, hold collected)

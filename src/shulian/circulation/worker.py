@@ -1,21 +1,19 @@
 """Circulation's background work: the periodic jobs (expire holds left on the shelf, accrue
-fines, queue due-date notices, anonymise old loans) and the delivery of notices.
+fines, queue due-date notices, anonymise old loans). The notices they queue leave through the
+notice outbox's own worker (``shulian.notify.worker``).
 
-In a serving process ``CirculationWorker`` delivers what is due every few seconds and runs the
-jobs at start and then every hour; ``shulian circulation daily`` / ``notices`` do each once.
-Several workers over one PostgreSQL database are safe: each job runs in its own transaction
-under a transaction-scoped advisory lock, so a job that another worker is running is skipped
-(and the jobs are idempotent, so running one again later finds nothing to do); notices are
-claimed with ``FOR UPDATE SKIP LOCKED`` (see ``delivery``). SQLite has a single writer.
+In a serving process ``CirculationWorker`` runs the jobs at start and then every hour;
+``shulian circulation daily`` runs them once. Several workers over one PostgreSQL database are
+safe: each job runs in its own transaction under a transaction-scoped advisory lock, so a job
+that another worker is running is skipped (and the jobs are idempotent, so running one again
+later finds nothing to do). SQLite has a single writer.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,15 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.circulation import service as circulation_service
-from shulian.circulation.delivery import (
-    DeliveryPolicy,
-    DeliveryReport,
-    deliver_notices,
-    due_count,
-)
-from shulian.circulation.transports import Transport
 from shulian.core.db import session_scope
-from shulian.core.i18n import Language
+from shulian.core.worker import Worker
 
 log = logging.getLogger("shulian.circulation")
 
@@ -79,59 +70,29 @@ def run_jobs(factory: sessionmaker[Session], *, now: datetime) -> list[JobRun]:
     return runs
 
 
-class CirculationWorker:
-    """In a serving process: delivers notices every ``poll`` seconds, and runs the periodic jobs
-    at start and every ``jobs_every`` seconds."""
+class JobsFailed(Exception):
+    """Some periodic jobs failed this round (they are named); the others ran."""
+
+
+class CirculationWorker(Worker):
+    """In a serving process: runs the periodic jobs at start and every ``jobs_every`` seconds;
+    a round where a job failed is tried again after the worker's backoff."""
+
+    name = "circulation"
 
     def __init__(
         self,
         factory: sessionmaker[Session],
         *,
-        transports: Mapping[str, Transport],
         clock: Callable[[], datetime],
-        language: Language = "zh-CN",
-        poll: float = 5.0,
         jobs_every: float = 3600.0,
-        policy: DeliveryPolicy | None = None,
-        read_factory: sessionmaker[Session] | None = None,
     ) -> None:
-        self.factory, self.transports, self.clock = factory, transports, clock
-        self.read_factory = read_factory or factory
-        self.language, self.poll, self.jobs_every = language, poll, jobs_every
-        self.policy = policy or DeliveryPolicy()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="shulian-circulation", daemon=True)
+        # A failed round is tried again sooner than the hour, but not every few seconds: the
+        # jobs scan every open loan.
+        super().__init__(poll=jobs_every, backoff=(60.0, 300.0, 900.0))
+        self.factory, self.clock = factory, clock
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def deliver(self) -> DeliveryReport:
-        """Deliver what is due; an idle round only reads (on SQLite a claim takes the write
-        lock, which desks need)."""
-        now = self.clock()
-        with session_scope(self.read_factory) as session:
-            if not due_count(session, now=now):
-                return DeliveryReport()
-        return deliver_notices(
-            self.factory,
-            now=now,
-            transports=self.transports,
-            language=self.language,
-            policy=self.policy,
-        )
-
-    def _run(self) -> None:
-        last_jobs: float | None = None
-        while not self._stop.is_set():
-            if last_jobs is None or time.monotonic() - last_jobs >= self.jobs_every:
-                run_jobs(self.factory, now=self.clock())
-                last_jobs = time.monotonic()
-            try:
-                self.deliver()
-            except Exception:  # keep serving; what was not recorded is retried after its lease
-                log.exception("notice delivery round failed")
-            self._stop.wait(self.poll)
+    def step(self) -> None:
+        failed = [run.name for run in run_jobs(self.factory, now=self.clock()) if run.error]
+        if failed:
+            raise JobsFailed(", ".join(failed))

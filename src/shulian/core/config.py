@@ -64,8 +64,12 @@ class Settings(BaseSettings):
         default=600, gt=0, description="Searches and suggestions one client address may make."
     )
     circulation_worker: bool = Field(
-        default=True,
-        description="Deliver notices and run the hourly circulation jobs in the serving process.",
+        default=True, description="Run the hourly circulation jobs in the serving process."
+    )
+    notify_worker: bool | None = Field(
+        default=None,
+        description="Deliver notices (every 5 s) in the serving process; unset: as "
+        "circulation_worker (which did both before the outbox had a package of its own).",
     )
     smtp_host: str = Field(default="", description="Mail server for notices; empty: no e-mail.")
     smtp_port: int = Field(default=25, gt=0, lt=65536)
@@ -105,6 +109,10 @@ class Settings(BaseSettings):
             if secret is None or not secret.get_secret_value():
                 raise ValueError("SHULIAN_NOTICE_WEBHOOK_SECRET is required with the webhook URL")
         return self
+
+    @property
+    def delivers_notices(self) -> bool:
+        return self.circulation_worker if self.notify_worker is None else self.notify_worker
 
     @property
     def effective_witness_name(self) -> str:

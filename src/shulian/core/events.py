@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, Table, insert, select, text
+from sqlalchemy import JSON, BigInteger, Integer, String, Table, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -123,6 +123,16 @@ Handler = Callable[[Session, Event], None]
 def offset_of(session: Session, consumer: str) -> int:
     row = session.get(ConsumerOffset, consumer)
     return row.last_seq if row else 0
+
+
+def newest_seq(session: Session) -> int:
+    """The ``seq`` of the newest event (0 when the spine is empty)."""
+    return int(session.scalar(select(func.max(Event.seq))) or 0)
+
+
+def events_after(session: Session, position: int) -> int:
+    """How many events a consumer that has applied up to ``position`` is behind (its lag)."""
+    return max(0, newest_seq(session) - position)
 
 
 def consume(

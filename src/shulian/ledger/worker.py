@@ -5,23 +5,24 @@ checkpoint size is signed once."""
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from shulian.core import events
 from shulian.core.db import session_scope
+from shulian.core.worker import Worker
 from shulian.ledger import service
 from shulian.ledger.note import Signer
 
-log = logging.getLogger("shulian.ledger")
 BATCH = 2000
 
 
-class LedgerWorker:
+class LedgerWorker(Worker):
+    name = "ledger"
+
     def __init__(
         self,
         factory: sessionmaker[Session],
@@ -32,21 +33,24 @@ class LedgerWorker:
         checkpoint_interval: float,
         poll: float = 1.0,
     ) -> None:
+        super().__init__(poll=poll)
         self.factory, self.secret, self.signer, self.clock = factory, secret, signer, clock
-        self.checkpoint_interval, self.poll = checkpoint_interval, poll
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="shulian-ledger", daemon=True)
+        self.checkpoint_interval = checkpoint_interval
+        self._last_sign: float | None = None
 
-    def start(self) -> None:
-        self._thread.start()
+    def step(self) -> None:
+        sign = (
+            self._last_sign is None
+            or time.monotonic() - self._last_sign >= self.checkpoint_interval
+        )
+        self.append(sign=sign)
+        if sign:
+            self._last_sign = time.monotonic()
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def step(self, *, sign: bool) -> None:
-        # What is there now, a batch at a time, then rest: chasing every event as it arrives
-        # would make a write transaction beside each checkout and halve the desks' throughput.
+    def append(self, *, sign: bool) -> None:
+        """Append what is there now, a batch at a time; then sign a checkpoint if ``sign``."""
+        # Then rest: chasing every event as it arrives would make a write transaction beside
+        # each checkout and halve the desks' throughput.
         while (
             service.catch_up(
                 self.factory, secret=self.secret, now=self.clock(), batch_size=BATCH, max_batches=1
@@ -58,14 +62,5 @@ class LedgerWorker:
             with session_scope(self.factory) as session:
                 service.issue_checkpoint(session, signer=self.signer, now=self.clock())
 
-    def _run(self) -> None:
-        last_sign = 0.0
-        while not self._stop.is_set():
-            sign = time.monotonic() - last_sign >= self.checkpoint_interval
-            try:
-                self.step(sign=sign)
-                if sign:
-                    last_sign = time.monotonic()
-            except Exception:  # keep serving; the next round retries from the stored offset
-                log.exception("ledger worker round failed")
-            self._stop.wait(self.poll)
+    def lag(self, session: Session) -> int:
+        return events.events_after(session, events.offset_of(session, service.CONSUMER))

@@ -5,5 +5,5 @@ Owns the ``search_counts`` table and the index folder ``data_dir/search`` (a rep
 from the catalogue at will).
 
 Public operations (``shulian.search.service``): ``SearchService`` (``catch_up``, ``reindex``,
-``search``, ``suggest``, ``hot_terms``, ``flush_counts``) and ``SearchWorker``.
+``search``, ``suggest``, ``hot_terms``, ``flush_counts``) and ``worker.SearchWorker``.
 """

@@ -33,7 +33,6 @@ from shulian.circulation import service as circulation_service
 from shulian.core.db import session_scope
 from shulian.core.events import Event
 from shulian.search.documents import SearchDoc, SearchQuery
-from shulian.search.errors import SearchIndexLocked
 from shulian.search.index import SearchIndex
 from shulian.search.models import SearchCount
 from shulian.search.schemas import FacetValue, SearchHitRead, SearchPage
@@ -332,51 +331,3 @@ def stored_counts(session: Session, *, since: datetime, limit: int) -> Iterable[
         .limit(limit)
     )
     return [(term, int(n)) for term, n in rows]
-
-
-class SearchWorker:
-    """Keeps this node's index current (every half second) and writes search counts (every
-    half minute), in a background thread of the serving process."""
-
-    def __init__(
-        self,
-        service: SearchService,
-        factory: sessionmaker[Session],
-        *,
-        read_factory: sessionmaker[Session] | None = None,
-        clock: Callable[[], datetime],
-        poll: float = 0.5,
-        flush_every: float = 30.0,
-    ) -> None:
-        self.service, self.factory, self.clock = service, factory, clock
-        self.read_factory = read_factory or factory
-        self.poll, self.flush_every = poll, flush_every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="shulian-search", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-        try:
-            self.service.flush_counts(self.factory, now=self.clock())
-        except Exception:
-            log.exception("could not write search counts at shutdown")
-
-    def _run(self) -> None:
-        last_flush = time.monotonic()
-        while not self._stop.is_set():
-            try:
-                try:
-                    self.service.catch_up(self.read_factory)
-                except SearchIndexLocked:
-                    # Another process on this machine keeps the shared index current.
-                    self.service.index.reload()
-                if time.monotonic() - last_flush >= self.flush_every:
-                    self.service.flush_counts(self.factory, now=self.clock())
-                    last_flush = time.monotonic()
-            except Exception:  # keep serving; the next round retries from the stored offset
-                log.exception("search worker round failed")
-            self._stop.wait(self.poll)

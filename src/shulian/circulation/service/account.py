@@ -10,13 +10,14 @@ from sqlalchemy.orm import Session
 
 from shulian.accounts import service as accounts_service
 from shulian.catalog import service as catalog_service
-from shulian.circulation import notices, policy
+from shulian.circulation import policy
 from shulian.circulation.errors import LoanNotFound
 from shulian.circulation.models import Fine, Loan, ReaderPreference, Transit
 from shulian.circulation.schemas import (
     AccountRead,
     HistoryRead,
     LoanRead,
+    PreferencesRead,
     PreferencesUpdate,
     TransitRead,
 )
@@ -35,6 +36,8 @@ from shulian.consortium import service as consortium_service
 from shulian.core.errors import ShulianError
 from shulian.ledger import service as ledger_service
 from shulian.ledger.schemas import EventReceipt
+from shulian.notify import service as notify_service
+from shulian.notify.schemas import NoticePreferencesUpdate
 
 
 def _loan_reads(session: Session, loans: list[Loan], now: datetime) -> list[LoanRead]:
@@ -58,8 +61,6 @@ def preferences(session: Session, reader_id: int) -> ReaderPreference:
         pref = ReaderPreference(
             reader_id=reader_id,
             keep_history=False,
-            notify_email=True,
-            notify_webhook=False,
             updated_at=datetime(1970, 1, 1, tzinfo=UTC),  # never saved: set on update
         )
     return pref
@@ -123,27 +124,42 @@ def reading_history(
 
 def set_preferences(
     session: Session, *, reader_id: int, data: PreferencesUpdate, actor: str, now: datetime
-) -> ReaderPreference:
-    """Raises: ReaderNotFound."""
+) -> PreferencesRead:
+    """Keep or stop keeping the reading history; the notice channels given here are passed on
+    to the notice outbox (where readers also set them directly). Raises: ReaderNotFound."""
     accounts_service.get_reader(session, reader_id)
-    pref = session.get(ReaderPreference, reader_id)
-    if pref is None:
-        pref = preferences(session, reader_id)
-        session.add(pref)
-    for name, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
-        setattr(pref, name, value)
-    pref.updated_at = now
-    session.flush()
-    emit(
-        session,
-        type="circulation.preferences.updated",
-        now=now,
-        actor=actor,
-        branch=None,
-        subject=f"reader:{reader_id}",
-        payload={"keep_history": pref.keep_history},
+    if data.keep_history is not None:
+        pref = session.get(ReaderPreference, reader_id)
+        if pref is None:
+            pref = preferences(session, reader_id)
+            session.add(pref)
+        pref.keep_history = data.keep_history
+        pref.updated_at = now
+        session.flush()
+        emit(
+            session,
+            type="circulation.preferences.updated",
+            now=now,
+            actor=actor,
+            branch=None,
+            subject=f"reader:{reader_id}",
+            payload={"keep_history": pref.keep_history},
+        )
+    if data.notify_email is not None or data.notify_webhook is not None:
+        notices = notify_service.set_preferences(
+            session,
+            reader_id=reader_id,
+            data=NoticePreferencesUpdate(email=data.notify_email, webhook=data.notify_webhook),
+            actor=actor,
+            now=now,
+        )
+    else:
+        notices = notify_service.preferences(session, reader_id)
+    return PreferencesRead(
+        keep_history=preferences(session, reader_id).keep_history,
+        notify_email=notices.email,
+        notify_webhook=notices.webhook,
     )
-    return pref
 
 
 def anonymise_history(session: Session, *, now: datetime, actor: str = "system") -> int:
@@ -207,7 +223,7 @@ def queue_due_notices(session: Session, *, now: datetime) -> int:
         kind = "overdue" if ln.due_at < now else "due_soon"
         due_day = policy.local_date(ln.due_at, tz).isoformat()
         queued += len(
-            notices.enqueue(
+            notify_service.enqueue(
                 session,
                 reader_id=ln.reader_id,
                 kind=kind,

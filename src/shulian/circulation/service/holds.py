@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from shulian.accounts import service as accounts_service
 from shulian.catalog import service as catalog_service
 from shulian.catalog.schemas import ItemStatus
-from shulian.circulation import notices, policy
+from shulian.circulation import policy
 from shulian.circulation.errors import (
     AlreadyHeld,
     HoldClosed,
@@ -33,6 +33,7 @@ from shulian.circulation.service.common import (
 )
 from shulian.circulation.types import HoldStatus, TransitReason
 from shulian.consortium import service as consortium_service
+from shulian.notify import service as notify_service
 
 
 def get_hold(session: Session, hold_id: int) -> Hold:
@@ -270,7 +271,7 @@ def make_ready(
     )
     if hold.reader_id is not None:
         title = catalog_service.title_of(session, hold.record_id)
-        notices.enqueue(
+        notify_service.enqueue(
             session,
             reader_id=hold.reader_id,
             kind="hold_ready",

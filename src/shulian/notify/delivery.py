@@ -1,5 +1,5 @@
 """Delivering the notice outbox (``notices``): e-mail over SMTP, or a signed webhook for SMS and
-WeChat gateways (``shulian.circulation.transports``).
+WeChat gateways (``shulian.notify.transports``).
 
 The contract is *at least once, with an idempotency key*:
 
@@ -8,7 +8,8 @@ The contract is *at least once, with an idempotency key*:
    ``next_attempt_at`` moves ``lease`` ahead. On PostgreSQL the batch is read with
    ``SELECT ... FOR UPDATE SKIP LOCKED``, so two workers never take the same notice; SQLite has
    a single writer. The reader's e-mail address and phone are looked up now (a notice never
-   stores them) and the message is written. The claim commits before anything is sent.
+   stores them) and the message is written by its kind (``shulian.notify.kinds``), in the
+   reader's notice language (else the library's). The claim commits before anything is sent.
 2. **Send**, outside any transaction. The e-mail's ``Message-ID`` and the webhook's
    ``Idempotency-Key`` header are derived from the notice's unique ``key``: the same on every
    attempt.
@@ -17,8 +18,9 @@ The contract is *at least once, with an idempotency key*:
    in ``last_error``; or ``failed`` after ``max_attempts``, or at once when another try cannot
    help (the reader has no e-mail address, the channel is not set up, the receiver refused the
    message for good). A result is recorded only while the lease is still this worker's (the
-   notice's ``attempts`` unchanged). A notice no longer true when its turn comes (the loan was
-   returned or renewed, the hold collected or expired) is marked ``obsolete`` at the claim.
+   notice's ``attempts`` unchanged). A notice no longer true when its turn comes (its kind says
+   so: the loan was returned or renewed, the hold collected or expired) is marked ``obsolete``
+   at the claim. Each failure records its kind (``FailureKind``) for the staff outbox page.
 
 A worker that dies between 1 and 3 leaves its notices leased: nobody sends them while the lease
 holds, and once it runs out they are sent again with the same Message-ID / Idempotency-Key, so a
@@ -33,22 +35,18 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.accounts import service as accounts_service
-from shulian.circulation import messages
-from shulian.circulation.models import Hold, Loan, Notice
-from shulian.circulation.policy import local_date
-from shulian.circulation.service import library_tz
-from shulian.circulation.transports import DeliveryError, Outgoing, Transport
-from shulian.circulation.types import HoldStatus, NoticeStatus
-from shulian.consortium import service as consortium_service
 from shulian.core.db import session_scope
-from shulian.core.errors import NotFound
 from shulian.core.i18n import Language
+from shulian.notify import service
+from shulian.notify.kinds import Letter, NoticeKinds, NoticeRef, UnknownNoticeKind, compose
+from shulian.notify.models import Notice
+from shulian.notify.transports import DeliveryError, Outgoing, Transport
+from shulian.notify.types import FailureKind, NoticeStatus
 
 log = logging.getLogger("shulian.notices")
 
@@ -88,29 +86,20 @@ class DeliveryReport:
         return text + (f", {self.lost} leases lost" if self.lost else "")
 
 
-def due_count(session: Session, *, now: datetime) -> int:
-    """How many notices wait to be sent at ``now`` (a cheap read before taking the write lock)."""
-    return int(
-        session.scalar(
-            select(func.count(Notice.id)).where(
-                Notice.status == NoticeStatus.PENDING, Notice.next_attempt_at <= now
-            )
-        )
-        or 0
-    )
-
-
 def deliver_notices(
     factory: sessionmaker[Session],
     *,
     now: datetime,
     transports: Mapping[str, Transport],
+    kinds: NoticeKinds,
     language: Language = "zh-CN",
     policy: DeliveryPolicy = DeliveryPolicy(),  # frozen, so safe to share
 ) -> DeliveryReport:
     """Send the notices due at ``now`` (at most ``policy.max_per_run``), batch by batch, as the
     module docstring describes. ``transports`` maps a channel (``email``, ``webhook``) to how it
-    is sent; a notice on a channel not given fails. Connections are closed at the end."""
+    is sent; a notice on a channel not given fails. ``kinds`` writes each kind of notice;
+    ``language`` is the library's, for readers who chose none. Connections are closed at the
+    end."""
     report = DeliveryReport()
     seen = 0
     try:
@@ -120,6 +109,7 @@ def deliver_notices(
                     session,
                     now=now,
                     transports=transports,
+                    kinds=kinds,
                     language=language,
                     policy=policy,
                     limit=min(policy.batch_size, policy.max_per_run - seen),
@@ -143,6 +133,7 @@ def _claim(
     *,
     now: datetime,
     transports: Mapping[str, Transport],
+    kinds: NoticeKinds,
     language: Language,
     policy: DeliveryPolicy,
     limit: int,
@@ -160,39 +151,44 @@ def _claim(
     )
     if not due:
         return 0, []
-    tz = library_tz(session)
-    today = local_date(now, tz)
     batch = []
     for notice in due:
         if notice.attempts >= policy.max_attempts:
             # The last attempt's worker never reported back: it may or may not have gone out.
-            _fail(notice, "no result from the last attempt", report)
+            _fail(notice, FailureKind.NO_RESULT, "no result from the last attempt", report)
             continue
         if notice.channel not in transports:
-            _fail(notice, f"the {notice.channel} channel is not configured", report)
+            reason = f"the {notice.channel} channel is not configured"
+            _fail(notice, FailureKind.CHANNEL_OFF, reason, report)
             continue
-        reason = _obsolete(session, notice, tz)
-        if reason is not None:
+        ref = NoticeRef(kind=notice.kind, key=notice.key, context=notice.context)
+        try:
+            kind = kinds[notice.kind]
+        except UnknownNoticeKind:
+            reason = f"cannot write a {notice.kind} notice (UnknownNoticeKind)"
+            _fail(notice, FailureKind.UNWRITABLE, reason, report)
+            continue
+        obsolete = kind.obsolete(session, ref)
+        if obsolete is not None:
             notice.status = NoticeStatus.OBSOLETE
-            notice.last_error = reason
+            notice.last_error = obsolete
             report.obsolete += 1
             continue
         reader = accounts_service.get_reader(session, notice.reader_id)
         if notice.channel == "email" and not reader.email:
-            _fail(notice, "reader has no e-mail address", report)
+            _fail(notice, FailureKind.NO_ADDRESS, "reader has no e-mail address", report)
             continue
+        letter = Letter(
+            notice=ref,
+            reader_name=reader.name,
+            language=service.reader_language(session, notice.reader_id) or language,
+            now=now,
+        )
         try:
-            subject, body = messages.render(
-                notice.kind,
-                notice.context,
-                name=reader.name,
-                branch=_branch_name(session, str(notice.context.get("branch") or ""), language),
-                today=today,
-                tz=tz,
-                language=language,
-            )
-        except (messages.UnknownNoticeKind, KeyError, ValueError) as exc:
-            _fail(notice, f"cannot write a {notice.kind} notice ({type(exc).__name__})", report)
+            subject, body = compose(session, kind, letter)
+        except (KeyError, ValueError) as exc:
+            reason = f"cannot write a {notice.kind} notice ({type(exc).__name__})"
+            _fail(notice, FailureKind.UNWRITABLE, reason, report)
             continue
         notice.attempts += 1
         notice.next_attempt_at = now + policy.lease
@@ -203,7 +199,7 @@ def _claim(
                 attempts=notice.attempts,
                 kind=notice.kind,
                 channel=notice.channel,
-                language=language,
+                language=letter.language,
                 subject=subject,
                 body=body,
                 sent_at=now,
@@ -217,37 +213,9 @@ def _claim(
     return len(due), batch
 
 
-def _obsolete(session: Session, notice: Notice, tz: ZoneInfo) -> str | None:
-    """Why the notice no longer holds true, if it does not: the keys name what they are about
-    (``hold_ready:hold:<id>``, ``<kind>:loan:<id>:<due day>``, see ``notices``)."""
-    parts = notice.key.split(":")
-    if len(parts) < 4 or not parts[2].isdigit():
-        return None
-    if parts[1] == "hold":
-        hold = session.get(Hold, int(parts[2]))
-        if hold is None or hold.status is not HoldStatus.READY:
-            return "the hold is no longer on the hold shelf"
-    elif parts[1] == "loan" and len(parts) >= 5:
-        loan = session.get(Loan, int(parts[2]))
-        if loan is None or loan.returned_at is not None:
-            return "the loan was returned"
-        if local_date(loan.due_at, tz).isoformat() != parts[3]:
-            return "the loan is due on another day now"
-    return None
-
-
-def _branch_name(session: Session, code: str, language: Language) -> str:
-    if not code:
-        return ""
-    try:
-        branch = consortium_service.get_branch_by_code(session, code)
-    except NotFound:
-        return code
-    return branch.name_zh if language == "zh-CN" else branch.name_en
-
-
-def _fail(notice: Notice, reason: str, report: DeliveryReport) -> None:
+def _fail(notice: Notice, kind: FailureKind, reason: str, report: DeliveryReport) -> None:
     notice.status = NoticeStatus.FAILED
+    notice.error_kind = kind
     notice.last_error = reason
     report.failed += 1
     log.warning("notice %s (%s, %s) failed: %s", notice.id, notice.kind, notice.channel, reason)
@@ -260,7 +228,7 @@ def _send(transport: Transport, out: Outgoing) -> DeliveryError | None:
         return exc
     except Exception as exc:  # a fault of ours or a library's: retried, and named in the log
         log.error("notice %s: unexpected %s while sending", out.notice_id, type(exc).__name__)
-        return DeliveryError(f"unexpected {type(exc).__name__}")
+        return DeliveryError(f"unexpected {type(exc).__name__}", kind=FailureKind.UNEXPECTED)
     return None
 
 
@@ -278,13 +246,19 @@ def _record(
             "status": NoticeStatus.SENT,
             "sent_at": now,
             "last_error": "",
+            "error_kind": FailureKind.NONE,
         }
     elif error.permanent or out.attempts >= policy.max_attempts:
-        values = {"status": NoticeStatus.FAILED, "last_error": error.reason}
+        values = {
+            "status": NoticeStatus.FAILED,
+            "last_error": error.reason,
+            "error_kind": error.kind,
+        }
     else:
         values = {
             "next_attempt_at": now + policy.retry_after(out.attempts),
             "last_error": error.reason,
+            "error_kind": error.kind,
         }
     result = session.execute(
         update(Notice)

@@ -1,11 +1,11 @@
 """The channels notices leave by: e-mail over SMTP, and a signed JSON webhook for SMS or WeChat
 gateways. Both carry the notice key as their idempotency key (the e-mail's ``Message-ID``, the
 webhook's ``Idempotency-Key`` header), the same on every attempt, so a receiver can drop a
-duplicate (see ``shulian.circulation.delivery`` for the contract).
+duplicate (see ``shulian.notify.delivery`` for the contract).
 
-A failed send raises ``DeliveryError`` whose reason names the kind of failure only (an SMTP
-reply code, an HTTP status, an exception class): never an address, a name or a server's reply
-text, which may echo the address.
+A failed send raises ``DeliveryError`` with the kind of failure (for staff) and a reason that
+names it only (an SMTP reply code, an HTTP status, an exception class): never an address, a name
+or a server's reply text, which may echo the address.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import httpx
 
 from shulian.core.config import Settings
+from shulian.notify.types import FailureKind
 
 SIGNATURE_HEADER = "X-Shulian-Signature"
 # Webhook answers that another try may fix; any other 4xx is the request itself being refused.
@@ -34,9 +35,9 @@ RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 class DeliveryError(Exception):
     """A send that did not go through. ``permanent``: retrying the same notice cannot help."""
 
-    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+    def __init__(self, reason: str, *, kind: FailureKind, permanent: bool = False) -> None:
         super().__init__(reason)
-        self.reason, self.permanent = reason, permanent
+        self.reason, self.kind, self.permanent = reason, kind, permanent
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ class Transport(Protocol):
 
     def close(self) -> None:
         """Let go of any open connection (the next ``send`` opens a new one)."""
+
+
+def _refusal(permanent: bool) -> FailureKind:
+    return FailureKind.REFUSED if permanent else FailureKind.TEMPORARY
 
 
 def message_id(key: str, domain: str) -> str:
@@ -105,8 +110,8 @@ class SmtpTransport:
         msg["Date"] = format_datetime(out.sent_at)
         msg["Message-ID"] = message_id(out.key, self.domain)
         msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to this
-        msg["Content-Language"] = out.language
         msg.set_content(out.body)
+        msg["Content-Language"] = out.language  # after set_content, which drops Content-*
         return msg
 
     def _connect(self) -> smtplib.SMTP:
@@ -133,7 +138,9 @@ class SmtpTransport:
 
     def send(self, out: Outgoing) -> None:
         if not out.email:
-            raise DeliveryError("reader has no e-mail address", permanent=True)
+            raise DeliveryError(
+                "reader has no e-mail address", kind=FailureKind.NO_ADDRESS, permanent=True
+            )
         msg = self.message(out)
         try:
             self._connect().send_message(msg)
@@ -141,24 +148,34 @@ class SmtpTransport:
             self.close()
             codes = sorted({code for code, _text in exc.recipients.values()})
             permanent = all(500 <= c < 600 for c in codes)
-            raise DeliveryError(f"SMTP recipient refused ({codes})", permanent=permanent) from None
+            raise DeliveryError(
+                f"SMTP recipient refused ({codes})", kind=_refusal(permanent), permanent=permanent
+            ) from None
         except smtplib.SMTPDataError as exc:
             self.close()
             permanent = 500 <= exc.smtp_code < 600
             raise DeliveryError(
-                f"SMTP message refused ({exc.smtp_code})", permanent=permanent
+                f"SMTP message refused ({exc.smtp_code})",
+                kind=_refusal(permanent),
+                permanent=permanent,
             ) from None
         except smtplib.SMTPResponseException as exc:
             # Sender refused, login failed, server busy: the server or our settings, not this
             # notice; retried with backoff while someone puts it right.
             self.close()
-            raise DeliveryError(f"SMTP {type(exc).__name__} ({exc.smtp_code})") from None
+            raise DeliveryError(
+                f"SMTP {type(exc).__name__} ({exc.smtp_code})", kind=FailureKind.TEMPORARY
+            ) from None
         except smtplib.SMTPException as exc:
             self.close()
-            raise DeliveryError(f"SMTP {type(exc).__name__}") from None
+            raise DeliveryError(
+                f"SMTP {type(exc).__name__}", kind=FailureKind.UNREACHABLE
+            ) from None
         except OSError as exc:
             self.close()
-            raise DeliveryError(f"SMTP unreachable ({type(exc).__name__})") from None
+            raise DeliveryError(
+                f"SMTP unreachable ({type(exc).__name__})", kind=FailureKind.UNREACHABLE
+            ) from None
 
     def close(self) -> None:
         smtp, self._smtp = self._smtp, None
@@ -220,12 +237,16 @@ class WebhookTransport:
             response = self._client.post(self.url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             self.close()
-            raise DeliveryError(f"webhook unreachable ({type(exc).__name__})") from None
+            raise DeliveryError(
+                f"webhook unreachable ({type(exc).__name__})", kind=FailureKind.UNREACHABLE
+            ) from None
         if response.is_success:
             return
         code = response.status_code
         permanent = 400 <= code < 500 and code not in RETRYABLE_4XX
-        raise DeliveryError(f"webhook answered HTTP {code}", permanent=permanent)
+        raise DeliveryError(
+            f"webhook answered HTTP {code}", kind=_refusal(permanent), permanent=permanent
+        )
 
     def close(self) -> None:
         client, self._client = self._client, None

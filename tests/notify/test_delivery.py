@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.extract import extract_from_file
@@ -20,11 +19,18 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import shulian
-from shulian.circulation import messages, notices, service as circ
-from shulian.circulation.delivery import DeliveryPolicy, DeliveryReport, deliver_notices
-from shulian.circulation.models import Notice
-from shulian.circulation.schemas import NoticeStatus, PreferencesUpdate
-from shulian.circulation.transports import (
+from shulian.circulation import notices as circulation_notices, service as circ
+from shulian.circulation.schemas import PreferencesUpdate
+from shulian.core import i18n
+from shulian.core.config import Settings, load_settings
+from shulian.core.db import make_sessionmaker, session_scope
+from shulian.core.errors import ConfigurationError
+from shulian.notify import kinds as notice_kinds, service as notify_service
+from shulian.notify.delivery import DeliveryPolicy, DeliveryReport, deliver_notices
+from shulian.notify.kinds import Letter, NoticeKinds, NoticeRef
+from shulian.notify.models import Notice
+from shulian.notify.schemas import FailureKind, NoticePreferencesUpdate, NoticeStatus
+from shulian.notify.transports import (
     SIGNATURE_HEADER,
     Outgoing,
     SmtpTransport,
@@ -33,18 +39,15 @@ from shulian.circulation.transports import (
     message_id,
     transports_from_settings,
 )
-from shulian.core import i18n
-from shulian.core.config import Settings, load_settings
-from shulian.core.db import make_sessionmaker, session_scope
-from shulian.core.errors import ConfigurationError
-from tests.circulation.servers import Inbox, WebhookReceiver, free_port, self_signed
 from tests.conftest import NOW
 from tests.factories.circulation import Library, make_library
+from tests.servers import Inbox, WebhookReceiver, free_port, self_signed
 
 SRC = Path(shulian.__file__).parent
 FROM = "书链图书馆 <library@example.org>"
 SECRET = "webhook-secret"
 LEASE = DeliveryPolicy().lease
+KINDS = NoticeKinds(circulation_notices.KINDS)
 
 
 @pytest.fixture(autouse=True)
@@ -106,6 +109,7 @@ def deliver(
     now: datetime = NOW,
     **kwargs: Any,
 ) -> DeliveryReport:
+    kwargs.setdefault("kinds", KINDS)
     return deliver_notices(factory, now=now, transports=transports, **kwargs)
 
 
@@ -151,6 +155,45 @@ class TestEmail:
         assert msg["Subject"] == "Your hold is ready: 呐喊"
         assert "“呐喊” is waiting for you on the hold shelf at CEN library." in msg.get_content()
 
+    def test_a_reader_who_chose_english_gets_english_in_a_chinese_library(
+        self, session: Session, session_factory: sessionmaker[Session], inbox: Inbox
+    ) -> None:
+        lib = make_library(session)
+        notify_service.set_preferences(
+            session,
+            reader_id=lib.reader.id,
+            data=NoticePreferencesUpdate(language="en"),
+            actor="r",
+            now=NOW,
+        )
+        hold_ready(session, lib)
+        hold_ready(session, lib, reader=1, borrower=2, copy=1)
+        deliver(session_factory, {"email": smtp(inbox.port)}, language="zh-CN")
+        subjects = sorted(str(got.message["Subject"]) for got in inbox.messages)
+        assert subjects == ["Your hold is ready: 呐喊", "预约到馆：《狂人日记》"]
+        english = next(m.message for m in inbox.messages if m.message["Subject"].startswith("Y"))
+        assert english["Content-Language"] == "en"
+        assert "Dear 读者0," in english.get_content()
+
+    def test_a_kind_nobody_registered_fails_as_unwritable(
+        self, session: Session, session_factory: sessionmaker[Session], inbox: Inbox
+    ) -> None:
+        lib = make_library(session)
+        [notice_id] = notify_service.enqueue(
+            session,
+            reader_id=lib.reader.id,
+            kind="locker_code",
+            key="locker_code:locker:1",
+            context={},
+            now=NOW,
+        )
+        session.commit()
+        assert deliver(session_factory, {"email": smtp(inbox.port)}).failed == 1
+        failed = reload(session, notice_id)
+        assert failed.error_kind is FailureKind.UNWRITABLE
+        assert failed.last_error == "cannot write a locker_code notice (UnknownNoticeKind)"
+        assert inbox.messages == []
+
     def test_reader_without_an_address_fails_at_once_with_the_reason(
         self, session: Session, session_factory: sessionmaker[Session], inbox: Inbox
     ) -> None:
@@ -162,6 +205,7 @@ class TestEmail:
         failed = reload(session, notice.id)
         assert failed.status is NoticeStatus.FAILED
         assert failed.last_error == "reader has no e-mail address"
+        assert failed.error_kind is FailureKind.NO_ADDRESS
         assert inbox.messages == []
 
     def test_a_channel_not_configured_fails_its_notices(
@@ -169,7 +213,9 @@ class TestEmail:
     ) -> None:
         notice = hold_ready(session, make_library(session))
         assert deliver(session_factory, {}).failed == 1
-        assert reload(session, notice.id).last_error == "the email channel is not configured"
+        failed = reload(session, notice.id)
+        assert failed.last_error == "the email channel is not configured"
+        assert failed.error_kind is FailureKind.CHANNEL_OFF
 
     def test_starttls_and_login(
         self, session: Session, session_factory: sessionmaker[Session], tmp_path: Path
@@ -239,6 +285,7 @@ class TestWebhook:
             refused = reload(session, first.id)
             assert refused.status is NoticeStatus.FAILED
             assert refused.last_error == "webhook answered HTTP 400"
+            assert refused.error_kind is FailureKind.REFUSED
             hooks.status = 503
             busy = hold_ready(session, lib, reader=2, borrower=3, copy=1)
             assert deliver(session_factory, transports).retrying == 1
@@ -246,6 +293,7 @@ class TestWebhook:
         assert busy.status is NoticeStatus.PENDING
         assert busy.next_attempt_at == NOW + timedelta(minutes=1)
         assert busy.last_error == "webhook answered HTTP 503"
+        assert busy.error_kind is FailureKind.TEMPORARY
 
 
 class TestRetries:
@@ -262,6 +310,7 @@ class TestRetries:
         assert waiting.status is NoticeStatus.PENDING and waiting.attempts == 1
         assert waiting.next_attempt_at == NOW + timedelta(minutes=1)
         assert waiting.last_error == "SMTP unreachable (ConnectionRefusedError)"
+        assert waiting.error_kind is FailureKind.UNREACHABLE
 
         assert deliver(session_factory, transports, now=NOW + timedelta(seconds=30)) == (
             DeliveryReport()
@@ -279,6 +328,7 @@ class TestRetries:
         assert len(box.messages) == 1
         sent = reload(session, notice.id)
         assert sent.status is NoticeStatus.SENT and sent.attempts == 3 and sent.last_error == ""
+        assert sent.error_kind is FailureKind.NONE
 
     def test_gives_up_after_the_last_attempt(
         self, session: Session, session_factory: sessionmaker[Session]
@@ -358,6 +408,7 @@ class TestCrash:
         failed = reload(session, notice.id)
         assert failed.status is NoticeStatus.FAILED
         assert failed.last_error == "no result from the last attempt"
+        assert failed.error_kind is FailureKind.NO_RESULT
 
 
 class TestObsolete:
@@ -418,7 +469,7 @@ def test_two_workers_never_send_the_same_notice(
     with session_scope(factory) as s:
         lib = make_library(s, readers=1)
         for i in range(30):
-            notices.enqueue(
+            notify_service.enqueue(
                 s,
                 reader_id=lib.reader.id,
                 kind="hold_ready",
@@ -453,9 +504,11 @@ class TestMessages:
     def test_every_message_has_a_chinese_translation(self) -> None:
         zh = i18n.catalog_messages("zh-CN")
         found: set[str] = set()
-        for _line, msg, _comments, _context in extract_from_file("python", messages.__file__):
-            found.update([msg] if isinstance(msg, str) else msg)
-        assert len(found) >= 15
+        for module in (circulation_notices, notice_kinds):
+            for _line, msg, _comments, _context in extract_from_file("python", module.__file__):
+                found.update([msg] if isinstance(msg, str) else msg)
+        found.update(kind.label for kind in KINDS.values())
+        assert len(found) >= 18
         assert sorted(m for m in found if m not in zh) == []
 
     @pytest.mark.parametrize(
@@ -472,19 +525,16 @@ class TestMessages:
         ],
     )
     def test_due_dates_are_counted_from_the_library_day(
-        self, kind: str, due: str, zh: str, en: str
+        self, session: Session, kind: str, due: str, zh: str, en: str
     ) -> None:
-        tz = ZoneInfo("Asia/Shanghai")
-        args: dict[str, Any] = {
-            "name": "张三",
-            "branch": "",
-            "today": NOW.astimezone(tz).date(),
-            "tz": tz,
-        }
-        _s, body = messages.render(kind, {"title": "呐喊", "due": due}, language="zh-CN", **args)
-        assert zh in body
-        _s, body = messages.render(kind, {"title": "呐喊", "due": due}, language="en", **args)
-        assert en in body
+        make_library(session)  # its time zone is Asia/Shanghai
+        ref = NoticeRef(
+            kind=kind, key=f"{kind}:loan:1:{due}", context={"title": "呐喊", "due": due}
+        )
+        for language, expected in (("zh-CN", zh), ("en", en)):
+            letter = Letter(notice=ref, reader_name="张三", language=language, now=NOW)
+            _s, body = notice_kinds.compose(session, KINDS[kind], letter)
+            assert expected in body
         assert i18n.current_language() == "zh-CN"  # the caller's language is left alone
 
 
