@@ -1,13 +1,29 @@
-"""Real servers for the notice tests: an SMTP server (aiosmtpd) that keeps what it receives, and
-an HTTP server that keeps the webhooks posted to it. Both listen on free local ports."""
+"""Real servers for the tests, one module every protocol's tests share (SIP2 today; OAI-PMH, SRU,
+MQTT next), all on free local ports:
+
+- ``shulian serve`` (or any command) as a subprocess, waited for until it answers, stopped
+  afterwards, its log kept (:func:`running`, :func:`http_ready`, :func:`tcp_ready`,
+  :func:`server_env`);
+- an asyncio server of ours (SIP2) in a background event loop (:class:`LoopServer`);
+- peers our servers talk to: an SMTP server that keeps what it receives (:class:`Inbox`, with
+  STARTTLS and login) and an HTTP server that keeps the webhooks posted to it
+  (:class:`WebhookReceiver`).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
+import os
 import socket
 import ssl
+import subprocess
+import sys
 import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -15,6 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -23,6 +41,111 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# -- our servers as subprocesses ---------------------------------------------------------------
+
+
+def server_env(values: Mapping[str, str] = ()) -> dict[str, str]:  # type: ignore[assignment]
+    """This process's environment without any ``SHULIAN_*`` the surrounding run set (a
+    PostgreSQL URL, say), plus ``values``; output unbuffered, so the log is complete."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHULIAN_")}
+    env.update(values)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def http_ready(url: str) -> bool:
+    """Whether a Shulian server at ``url`` answers its health check."""
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def tcp_ready(port: int) -> bool:
+    """Whether something accepts connections on the local ``port``."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def shulian_command(*args: str) -> list[str]:
+    """The ``shulian`` command line of this interpreter (``python -m shulian.cli``)."""
+    return [sys.executable, "-m", "shulian.cli", *args]
+
+
+@contextmanager
+def running(
+    command: Sequence[str],
+    *,
+    ready: Callable[[], bool],
+    log: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 60.0,
+    what: str = "the server",
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start ``command``, wait until ``ready()`` (failing the test with its log if it exits or
+    takes longer than ``timeout``), yield it, then stop it (SIGTERM, then SIGKILL)."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            list(command),
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                state = f"exited with {proc.returncode}" if proc.poll() is not None else "timed out"
+                pytest.fail(f"{what} {state}; its output:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+# -- our asyncio servers in a background loop ---------------------------------------------------
+
+
+class LoopServer:
+    """An asyncio server of ours, run by an event loop in a background thread: ``start(host,
+    port)`` and ``close()`` are the server's coroutines; ``port`` is read once it listens."""
+
+    def __init__(
+        self,
+        start: Callable[[str, int], Coroutine[Any, Any, object]],
+        close: Callable[[], Coroutine[Any, Any, object]],
+        port: Callable[[], int],
+    ) -> None:
+        self._close = close
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(start("127.0.0.1", 0), self.loop).result(10)
+        self.port = port()
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+    def connect(self, timeout: float = 5.0) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+
+
+# -- peers our servers talk to ------------------------------------------------------------------
 
 
 @dataclass
