@@ -23,7 +23,7 @@ from tests.conftest import NOW
 from tests.factories.accounts import make_staff
 from tests.factories.circulation import Library, make_library
 from tests.factories.ledger import sign, take_in
-from tests.web.test_circulation_pages import login, shown
+from tests.web.helpers import login, shown
 
 
 @pytest.fixture
