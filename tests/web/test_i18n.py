@@ -11,7 +11,7 @@ import shulian
 from shulian.accounts.schemas import ReaderStatus
 from shulian.core import i18n
 from shulian.ledger.check import MESSAGES as LEDGER_CHECKS
-from shulian.web.pages import KIND_LABELS
+from shulian.web.consortium.views import KIND_LABELS
 
 SRC = Path(shulian.__file__).parent
 

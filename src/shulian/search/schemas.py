@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+# A query's vocabulary (plain dataclasses and enums in documents.py, beside the index),
+# re-exported for callers outside search: the catalogue's pages.
+from shulian.search.documents import (
+    Facet as Facet,
+    SearchQuery as SearchQuery,
+    Sort as Sort,
+)
+
 
 class SearchHitRead(BaseModel):
     record_id: int
