@@ -127,6 +127,7 @@ def create_app(
     app.state.ledger_cosigner = load_or_create_cosigner(
         settings.data_dir / "ledger", settings.effective_witness_name
     )
+    app.state.notice_kinds = registry.notice_kinds()
     app.state.workers = registry.workers(
         registry.Resources(
             settings=settings,

@@ -36,7 +36,7 @@ class Resources:
     factory: sessionmaker[Session]
     read_factory: sessionmaker[Session]
     clock: Callable[[], datetime]
-    state: Any  # the application's state: secret, ledger signer, search service
+    state: Any  # the application's state: secret, ledger signer, search service, notice kinds
 
 
 def workers(res: Resources) -> list[Worker]:
@@ -65,7 +65,7 @@ def workers(res: Resources) -> list[Worker]:
             lambda: NoticeWorker(
                 res.factory,
                 transports=transports_from_settings(s),
-                kinds=notice_kinds(),
+                kinds=state.notice_kinds,
                 clock=res.clock,
                 language=s.default_language,
                 read_factory=res.read_factory,

@@ -19,7 +19,7 @@ from shulian.circulation.service.common import library_tz
 from shulian.circulation.types import HoldStatus
 from shulian.consortium import service as consortium_service
 from shulian.core.errors import NotFound
-from shulian.core.i18n import gettext, ngettext
+from shulian.core.i18n import N_, gettext, ngettext
 from shulian.notify.kinds import Letter, NoticeKind, NoticeRef
 
 
@@ -89,6 +89,9 @@ def _write_overdue(session: Session, letter: Letter) -> tuple[str, str]:
     )
 
 
+# Why a notice is not sent: kept in English in the outbox (``last_error``), shown translated.
+
+
 def _subject_id(notice: NoticeRef, kind: str) -> int | None:
     parts = notice.key.split(":")
     if len(parts) < 4 or parts[1] != kind or not parts[2].isdigit():
@@ -102,7 +105,7 @@ def _hold_collected(session: Session, notice: NoticeRef) -> str | None:
         return None
     hold = session.get(Hold, hold_id)
     if hold is None or hold.status is not HoldStatus.READY:
-        return "the hold is no longer on the hold shelf"
+        return N_("the hold is no longer on the hold shelf")
     return None
 
 
@@ -113,9 +116,9 @@ def _loan_settled(session: Session, notice: NoticeRef) -> str | None:
         return None
     loan = session.get(Loan, loan_id)
     if loan is None or loan.returned_at is not None:
-        return "the loan was returned"
+        return N_("the loan was returned")
     if policy.local_date(loan.due_at, library_tz(session)).isoformat() != parts[3]:
-        return "the loan is due on another day now"
+        return N_("the loan is due on another day now")
     return None
 
 

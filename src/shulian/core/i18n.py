@@ -57,6 +57,12 @@ def parse_language(value: str | None) -> Language | None:
     return None
 
 
+def N_(message: str) -> str:  # noqa: N802 - the name gettext's tools look for
+    """Marks a message for translation where it is written, to be translated where it is shown
+    (stored or passed on in English, then ``gettext`` on a page)."""
+    return message
+
+
 def gettext(message: str) -> str:
     return _catalogs.get(_current.get(), {}).get(message, message)
 

@@ -54,7 +54,8 @@ def _always(session: Session, notice: NoticeRef) -> str | None:
 class NoticeKind:
     """One kind of notice. ``label`` is an English message id (translated where shown);
     ``write`` returns (subject, text) in the current language; ``obsolete`` returns why the
-    notice no longer holds true, or None."""
+    notice no longer holds true (an English message marked with ``N_``, shown translated on the
+    outbox page), or None."""
 
     name: str
     label: str

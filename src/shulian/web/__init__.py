@@ -1,9 +1,10 @@
 """Server-rendered pages (Jinja2 + htmx), static assets and the interface catalogues.
 
 One sub-package per domain (``catalog/``, ``circulation/``, ``ledger/``, ``accounts/``,
-``consortium/``, the one to copy), its templates under ``templates/<domain>/`` and its staff pages'
-under ``templates/<domain>/staff/``; ``shell.py`` holds what belongs to no domain (home page,
-language switch, staff home, error page); ``render.py`` and ``forms.py`` serve them all.
+``notify/``, ``consortium/``: the one to copy), its templates under ``templates/<domain>/`` and
+its staff pages' under ``templates/<domain>/staff/``; ``shell.py`` holds what belongs to no
+domain (home page, language switch, staff home, error page); ``render.py`` and ``forms.py`` serve
+them all.
 
 Phone-first: every page works on a 360-px-wide screen and on a desktop. Front-end libraries come
 from npm (``package.json``) and are copied into ``static/vendor/`` by ``make assets``; nothing
@@ -24,6 +25,7 @@ from shulian.web.circulation import (
 )
 from shulian.web.consortium import pages as consortium_pages
 from shulian.web.ledger import pages as ledger_pages
+from shulian.web.notify import pages as notify_pages
 
 #: Every page router, mounted by ``shulian.api`` in this order (a route is matched in the order
 #: it was added: within a router, fixed paths such as ``/staff/rules/new`` come before
@@ -39,4 +41,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     circulation_desk.router,
     circulation_rules.router,
     ledger_pages.router,
+    notify_pages.router,
 )

@@ -28,12 +28,13 @@ from shulian.core.security import Principal, Signer
 from shulian.web.circulation.views import Clock, money, pickup_branches
 from shulian.web.consortium.views import branch_names
 from shulian.web.forms import error_text
+from shulian.web.notify import views as notify_views
 from shulian.web.render import render
 
 router = APIRouter(include_in_schema=False)
 Barcode = Annotated[str, Path(min_length=1, max_length=64)]
 #: What a redirect back to "my library" says was done (never text from the request).
-DONE = ("hold_placed", "hold_cancelled", "history_on", "history_off")
+DONE = ("hold_placed", "hold_cancelled", "history_on", "history_off", "notices_saved")
 
 
 def my_library_page(
@@ -48,8 +49,8 @@ def my_library_page(
     refusals: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    """The whole "my library" page: card and QR code, details, then loans, holds, fines and the
-    reading history."""
+    """The whole "my library" page: card and QR code, details, then loans, holds, fines, the
+    reading history and how the reader gets notices."""
     account = accounts_service.reader_read(session, accounts_service.get_reader(session, reader.id))
     circ = service.reader_account(session, reader_id=reader.id, now=now)
     blocks = service.reader_blocks(session, reader_id=reader.id, now=now)
@@ -75,6 +76,7 @@ def my_library_page(
         "renewed": request.query_params.get("renewed", ""),
         "error": error,
         "refusals": refusals or {},
+        "notices": notify_views.preferences_context(session, reader.id, settings),
     }
     return render(request, "circulation/me.html", ctx, status_code=status_code)
 
