@@ -102,11 +102,12 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 @contextmanager
 def fresh_database(
-    folder: Path, *, name: str = "scratch", server_url: str = PG_URL
+    folder: Path | None, *, name: str = "scratch", server_url: str = PG_URL
 ) -> Iterator[str]:
     """The URL of a new, empty database (no schema): a SQLite file in ``folder``, or, with a
     PostgreSQL server URL, a database created on that server and dropped afterwards."""
     if not server_url:
+        assert folder is not None, "a SQLite database needs a folder"
         yield f"sqlite:///{folder / f'{name}.db'}"
         return
     db = f"shulian_{name}_{uuid.uuid4().hex[:10]}"

@@ -81,15 +81,15 @@ def shulian_command(*args: str) -> list[str]:
 def running(
     command: Sequence[str],
     *,
-    ready: Callable[[], bool],
+    ready: Callable[[subprocess.Popen[bytes]], bool],
     log: Path,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float = 60.0,
     what: str = "the server",
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start ``command``, wait until ``ready()`` (failing the test with its log if it exits or
-    takes longer than ``timeout``), yield it, then stop it (SIGTERM, then SIGKILL)."""
+    """Start ``command``, wait until ``ready(process)`` (failing the test with its log if it
+    exits or takes longer than ``timeout``), yield it, then stop it (SIGTERM, then SIGKILL)."""
     with log.open("w") as out:
         proc = subprocess.Popen(
             list(command),
@@ -100,7 +100,7 @@ def running(
         )
     try:
         deadline = time.monotonic() + timeout
-        while not ready():
+        while not ready(proc):
             if proc.poll() is not None or time.monotonic() > deadline:
                 state = f"exited with {proc.returncode}" if proc.poll() is not None else "timed out"
                 pytest.fail(f"{what} {state}; its output:\n{log.read_text()}")

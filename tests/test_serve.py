@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,16 +21,11 @@ from shulian.cli import app as cli
 from shulian.core.db import make_engine, make_sessionmaker, session_scope
 from tests.factories.accounts import PASSWORD, make_staff
 from tests.factories.consortium import make_network
+from tests.servers import free_port, http_ready, running, server_env, shulian_command
 
 pytestmark = pytest.mark.slow
 
 RECORDS = 12
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _children(pid: int) -> list[int]:
@@ -67,41 +61,23 @@ def library(scratch_db_url: str, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def two_workers(library: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHULIAN_")}
-    env.update(library, PYTHONUNBUFFERED="1")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{(port := free_port())}"
     log_path = tmp_path / "server.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "shulian.cli", "serve", "--port", str(port), "--workers", "2"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 90
-        while len(_children(proc.pid)) < 2 or not _healthy(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"serve --workers 2 did not start:\n{log_path.read_text()}")
-            time.sleep(0.3)
+
+    def both_ready(proc: subprocess.Popen[bytes]) -> bool:
+        return len(_children(proc.pid)) >= 2 and http_ready(url)
+
+    with running(
+        shulian_command("serve", "--port", str(port), "--workers", "2"),
+        ready=both_ready,
+        log=log_path,
+        env=server_env(library),
+        timeout=90,
+        what="serve --workers 2",
+    ) as proc:
         yield url, proc.pid, log_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
     log_text = log_path.read_text()
     assert "Traceback" not in log_text, log_text
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _token(url: str, account: str) -> str:
@@ -187,7 +163,7 @@ def test_a_worker_that_dies_is_replaced(two_workers: tuple[str, int, Path]) -> N
     deadline = time.monotonic() + 60
     while True:
         now = _children(pid)
-        if len(now) == 2 and first not in now and all(_healthy(url) for _ in range(6)):
+        if len(now) == 2 and first not in now and all(http_ready(url) for _ in range(6)):
             break
         assert time.monotonic() < deadline, now
         time.sleep(0.3)
@@ -197,14 +173,13 @@ def test_a_worker_that_dies_is_replaced(two_workers: tuple[str, int, Path]) -> N
 def test_a_port_in_use_stops_the_server_with_an_error(
     library: dict[str, str], tmp_path: Path
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHULIAN_")}
-    env.update(library)
+    env = server_env(library)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         done = subprocess.run(
-            [sys.executable, "-m", "shulian.cli", "serve", "--port", str(port), "--workers", "2"],
+            shulian_command("serve", "--port", str(port), "--workers", "2"),
             env=env,
             capture_output=True,
             text=True,

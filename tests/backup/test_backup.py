@@ -5,6 +5,8 @@ nothing written."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import io
 import json
 import os
@@ -20,7 +22,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, func, inspect, select, table, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
@@ -37,7 +38,7 @@ from shulian.ledger import merkle, service as ledger_service
 from shulian.ledger.models import LedgerCheckpoint, LedgerLeaf
 from shulian.ledger.note import Signer, load_or_create_signer, open_checkpoint
 from shulian.migrations import current_revision, upgrade
-from tests.conftest import NOW, PG_URL
+from tests.conftest import NOW, PG_URL, fresh_database
 from tests.factories.circulation import make_library
 
 ORIGIN = "shulian.local/ledger"  # Settings.ledger_origin's default, which the CLI signs with
@@ -61,29 +62,6 @@ def engines() -> Iterator[Callable[[str], Engine]]:
         eng.dispose()
 
 
-def _pg_database(server_url: str) -> Iterator[str]:
-    """An empty PostgreSQL database (no schema) on the server of ``server_url``; dropped after."""
-    name = f"shulian_restore_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
-@pytest.fixture
-def blank_db_url(tmp_path: Path) -> Iterator[str]:
-    """A database of the suite's kind with nothing in it, not even the schema."""
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'restored.db'}"
-        return
-    yield from _pg_database(PG_URL)
-
-
 @pytest.fixture
 def postgres_db_url() -> Iterator[str]:
     """An empty PostgreSQL database: the suite's server, else the local one, else skip."""
@@ -96,7 +74,8 @@ def postgres_db_url() -> Iterator[str]:
         pytest.skip("no PostgreSQL server to restore into")
     finally:
         probe.dispose()
-    yield from _pg_database(server)
+    with fresh_database(None, name="restore", server_url=server) as url:
+        yield url
 
 
 # --- a library that lends ------------------------------------------------------------------
@@ -202,7 +181,7 @@ class TestBackupWhileLending:
     def test_restores_a_verified_ledger_and_the_rows_of_one_moment(
         self,
         library: Library,
-        blank_db_url: str,
+        empty_db_url: str,
         tmp_path: Path,
         engines: Callable[[str], Engine],
     ) -> None:
@@ -247,8 +226,8 @@ class TestBackupWhileLending:
             events_now = s.scalar(text("SELECT count(*) FROM events"))
         assert manifest.tables and events_now > _table(manifest, "events").rows
 
-        _restore(blank_db_url, tmp_path / "restored", archive, engines)
-        restored = _open(blank_db_url, tmp_path / "restored", engines, build=False)
+        _restore(empty_db_url, tmp_path / "restored", archive, engines)
+        restored = _open(empty_db_url, tmp_path / "restored", engines, build=False)
         assert _counts(restored.factory, manifest) == {t.name: t.rows for t in manifest.tables}
         _verify(restored)
         with session_scope(restored.factory) as s:
@@ -259,7 +238,7 @@ class TestBackupWhileLending:
     def test_new_checkpoints_after_a_restore_extend_the_backed_up_ones(
         self,
         library: Library,
-        blank_db_url: str,
+        empty_db_url: str,
         tmp_path: Path,
         engines: Callable[[str], Engine],
     ) -> None:
@@ -269,8 +248,8 @@ class TestBackupWhileLending:
             old_size, old_root = old.tree_size, old.root_hash
         archive = tmp_path / "b.tar"
         _backup(library, archive)
-        _restore(blank_db_url, tmp_path / "restored", archive, engines)
-        restored = _open(blank_db_url, tmp_path / "restored", engines, build=False)
+        _restore(empty_db_url, tmp_path / "restored", archive, engines)
+        restored = _open(empty_db_url, tmp_path / "restored", engines, build=False)
         restored.readers, restored.barcodes = library.readers, library.barcodes
         for i in range(5):  # new loans get new ids (PostgreSQL's sequences were moved on)
             restored.lend_and_return(i)
@@ -342,7 +321,7 @@ def test_a_row_postgresql_refuses_rolls_the_whole_restore_back(
 
 class TestArchive:
     def test_is_owner_only_and_carries_the_keys_not_the_search_index(
-        self, library: Library, tmp_path: Path, blank_db_url: str, engines: Callable[[str], Engine]
+        self, library: Library, tmp_path: Path, empty_db_url: str, engines: Callable[[str], Engine]
     ) -> None:
         (library.data_dir / "ledger" / "witness.key").write_bytes(b"w" * 32)
         (library.data_dir / "digital" / "7").mkdir(parents=True)
@@ -362,7 +341,7 @@ class TestArchive:
         assert sum(1 for n in names if n.startswith("tables/")) == len(manifest.tables)
 
         target = tmp_path / "restored"
-        _restore(blank_db_url, target, archive, engines)
+        _restore(empty_db_url, target, archive, engines)
         for key in ("secret_key", "ledger/ledger.key", "ledger/witness.key", "digital/7/map.pdf"):
             restored = target / key
             assert restored.read_bytes() == (library.data_dir / key).read_bytes()
@@ -416,7 +395,7 @@ class TestRefusals:
         assert not data_dir.exists() or list(data_dir.iterdir()) == []
 
     def test_a_corrupted_member_is_named_and_nothing_is_written(
-        self, archive: Path, blank_db_url: str, tmp_path: Path, engines: Callable[[str], Engine]
+        self, archive: Path, empty_db_url: str, tmp_path: Path, engines: Callable[[str], Engine]
     ) -> None:
         with tarfile.open(archive) as tar:
             loans = tar.getmember("tables/loans.jsonl.gz")
@@ -424,30 +403,30 @@ class TestRefusals:
         data[loans.offset_data + loans.size // 2] ^= 0xFF
         archive.write_bytes(bytes(data))
         with pytest.raises(errors.ArchiveCorrupt, match=r"tables/loans\.jsonl\.gz.*SHA-256"):
-            _restore(blank_db_url, tmp_path / "restored", archive, engines)
-        self._untouched(blank_db_url, tmp_path / "restored", engines)
+            _restore(empty_db_url, tmp_path / "restored", archive, engines)
+        self._untouched(empty_db_url, tmp_path / "restored", engines)
 
     def test_a_truncated_archive_is_refused_naming_the_member_cut(
-        self, archive: Path, blank_db_url: str, tmp_path: Path, engines: Callable[[str], Engine]
+        self, archive: Path, empty_db_url: str, tmp_path: Path, engines: Callable[[str], Engine]
     ) -> None:
         with tarfile.open(archive) as tar:
             events = tar.getmember("tables/events.jsonl.gz")
         with archive.open("r+b") as fh:
             fh.truncate(events.offset_data + events.size // 2)
         with pytest.raises(errors.ArchiveCorrupt, match=r"tables/events\.jsonl\.gz.*cut short"):
-            _restore(blank_db_url, tmp_path / "restored", archive, engines)
-        self._untouched(blank_db_url, tmp_path / "restored", engines)
+            _restore(empty_db_url, tmp_path / "restored", archive, engines)
+        self._untouched(empty_db_url, tmp_path / "restored", engines)
 
     def test_an_archive_cut_between_members_misses_its_manifest(
-        self, archive: Path, blank_db_url: str, tmp_path: Path, engines: Callable[[str], Engine]
+        self, archive: Path, empty_db_url: str, tmp_path: Path, engines: Callable[[str], Engine]
     ) -> None:
         with tarfile.open(archive) as tar:
             manifest = tar.getmember("manifest.json")
         with archive.open("r+b") as fh:
             fh.truncate(manifest.offset)
         with pytest.raises(errors.ArchiveCorrupt, match=r"manifest\.json: missing"):
-            _restore(blank_db_url, tmp_path / "restored", archive, engines)
-        self._untouched(blank_db_url, tmp_path / "restored", engines)
+            _restore(empty_db_url, tmp_path / "restored", archive, engines)
+        self._untouched(empty_db_url, tmp_path / "restored", engines)
 
     def test_a_database_holding_data_is_refused(
         self,
@@ -465,17 +444,17 @@ class TestRefusals:
     def test_force_replaces_another_library(
         self,
         archive: Path,
-        blank_db_url: str,
+        empty_db_url: str,
         tmp_path: Path,
         engines: Callable[[str], Engine],
     ) -> None:
-        upgrade(engines(blank_db_url))
-        other = _open(blank_db_url, tmp_path / "other", engines, build=True)
+        upgrade(engines(empty_db_url))
+        other = _open(empty_db_url, tmp_path / "other", engines, build=True)
         other.lend_and_return(1)
         other.ledger()
         with pytest.raises(errors.KeyFileDiffers, match="secret_key"):
-            _restore(blank_db_url, other.data_dir, archive, engines, force=False)
-        _restore(blank_db_url, other.data_dir, archive, engines, force=True)
+            _restore(empty_db_url, other.data_dir, archive, engines, force=False)
+        _restore(empty_db_url, other.data_dir, archive, engines, force=True)
         manifest = _manifest(archive)
         assert _counts(other.factory, manifest) == {t.name: t.rows for t in manifest.tables}
         with tarfile.open(archive) as tar:
@@ -484,27 +463,27 @@ class TestRefusals:
         _verify(other)
 
     def test_differing_key_files_are_refused_before_the_database_is_touched(
-        self, archive: Path, blank_db_url: str, tmp_path: Path, engines: Callable[[str], Engine]
+        self, archive: Path, empty_db_url: str, tmp_path: Path, engines: Callable[[str], Engine]
     ) -> None:
         target = tmp_path / "restored"
         (target / "ledger").mkdir(parents=True)
         (target / "ledger" / "ledger.key").write_bytes(b"k" * 32)
         with pytest.raises(errors.KeyFileDiffers, match=r"ledger/ledger\.key"):
-            _restore(blank_db_url, target, archive, engines)
+            _restore(empty_db_url, target, archive, engines)
         assert (target / "ledger" / "ledger.key").read_bytes() == b"k" * 32
-        assert current_revision(engines(blank_db_url)) is None
+        assert current_revision(engines(empty_db_url)) is None
 
     def test_an_archive_from_a_newer_schema_is_refused(
-        self, archive: Path, blank_db_url: str, tmp_path: Path, engines: Callable[[str], Engine]
+        self, archive: Path, empty_db_url: str, tmp_path: Path, engines: Callable[[str], Engine]
     ) -> None:
         newer = tmp_path / "newer.tar"
         _rewrite(archive, newer, lambda m: m.update(revision="9001"))
         with pytest.raises(errors.ArchiveFromNewerVersion, match="9001"):
-            _restore(blank_db_url, tmp_path / "restored", newer, engines)
-        self._untouched(blank_db_url, tmp_path / "restored", engines)
+            _restore(empty_db_url, tmp_path / "restored", newer, engines)
+        self._untouched(empty_db_url, tmp_path / "restored", engines)
 
     def test_an_interrupted_restore_leaves_an_empty_database_and_can_run_again(
-        self, archive: Path, blank_db_url: str, tmp_path: Path, engines: Callable[[str], Engine]
+        self, archive: Path, empty_db_url: str, tmp_path: Path, engines: Callable[[str], Engine]
     ) -> None:
         def interrupt(table: str, done: int, total: int) -> None:
             if table == "loans":
@@ -512,17 +491,17 @@ class TestRefusals:
 
         target = tmp_path / "restored"
         with pytest.raises(KeyboardInterrupt):
-            _restore(blank_db_url, target, archive, engines, progress=interrupt)
-        with engines(blank_db_url).connect() as conn:
+            _restore(empty_db_url, target, archive, engines, progress=interrupt)
+        with engines(empty_db_url).connect() as conn:
             assert conn.scalar(text("SELECT count(*) FROM events")) == 0
             assert conn.scalar(text("SELECT count(*) FROM ledger_leaves")) == 0
         assert not target.exists()
-        _restore(blank_db_url, target, archive, engines)
-        _verify(_open(blank_db_url, target, engines, build=False))
+        _restore(empty_db_url, target, archive, engines)
+        _verify(_open(empty_db_url, target, engines, build=False))
 
 
 def test_an_older_archive_is_restored_then_migrated(
-    library: Library, tmp_path: Path, engines: Callable[[str], Engine], blank_db_url: str
+    library: Library, tmp_path: Path, engines: Callable[[str], Engine], empty_db_url: str
 ) -> None:
     """An archive at revision 0004 (before the witnessing tables) goes into a database that is
     moved down to 0004 when it is empty, then migrated to the newest revision."""
@@ -536,16 +515,46 @@ def test_an_older_archive_is_restored_then_migrated(
         "ledger_split_views",
     }
 
+    newer_tables.add("notice_preferences")  # 790438ed6054: the outbox moved to notify
+
     def to_0004(m: dict[str, Any]) -> None:
         m["revision"] = "0004"
         m["tables"] = [t for t in m["tables"] if t["name"] not in newer_tables]
 
-    _rewrite(archive, older, to_0004, drop={f"tables/{t}.jsonl.gz" for t in newer_tables})
-    upgrade(engines(blank_db_url))  # an empty database at the newest revision
-    report = _restore(blank_db_url, tmp_path / "restored", older, engines)
+    def without(column: str) -> Reshape:
+        def reshape(rows: list[list[Any]], columns: list[list[str]]) -> Any:
+            at = [c for c, _k in columns].index(column)
+            return [r[:at] + r[at + 1 :] for r in rows], columns[:at] + columns[at + 1 :]
+
+        return reshape
+
+    def with_channels(rows: list[list[Any]], columns: list[list[str]]) -> Any:
+        # Before 790438ed6054 a reader's notice channels were circulation preferences.
+        return [[*r, False, True] for r in rows], [
+            *columns,
+            ["notify_webhook", "bool"],
+            ["notify_email", "bool"],
+        ]
+
+    _rewrite(
+        archive,
+        older,
+        to_0004,
+        drop={f"tables/{t}.jsonl.gz" for t in newer_tables},
+        reshape={
+            "notices": without("error_kind"),
+            "reader_preferences": with_channels,
+            "role_permissions": lambda rows, columns: (
+                [r for r in rows if "notify.outbox.read" not in r],
+                columns,
+            ),
+        },
+    )
+    upgrade(engines(empty_db_url))  # an empty database at the newest revision
+    report = _restore(empty_db_url, tmp_path / "restored", older, engines)
     assert report.upgraded_to is not None
-    assert current_revision(engines(blank_db_url)) == report.upgraded_to
-    _verify(_open(blank_db_url, tmp_path / "restored", engines, build=False))
+    assert current_revision(engines(empty_db_url)) == report.upgraded_to
+    _verify(_open(empty_db_url, tmp_path / "restored", engines, build=False))
 
 
 # --- the command line ----------------------------------------------------------------------
@@ -554,7 +563,7 @@ def test_an_older_archive_is_restored_then_migrated(
 def test_cli_backs_up_restores_and_the_ledger_verifies(
     library: Library,
     scratch_db_url: str,
-    blank_db_url: str,
+    empty_db_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -569,7 +578,7 @@ def test_cli_backs_up_restores_and_the_ledger_verifies(
     (archive,) = (library.data_dir / "backups").iterdir()
     assert archive.name.startswith("shulian-") and archive.suffix == ".tar"
 
-    monkeypatch.setenv("SHULIAN_DATABASE_URL", blank_db_url)
+    monkeypatch.setenv("SHULIAN_DATABASE_URL", empty_db_url)
     monkeypatch.setenv("SHULIAN_DATA_DIR", str(tmp_path / "restored"))
     done = runner.invoke(cli, ["restore", str(archive), "--no-reindex"])
     assert done.exit_code == 0, done.output
@@ -602,23 +611,47 @@ def _manifest(archive: Path) -> Manifest:
         return Manifest.from_json(src.read())
 
 
+Reshape = Callable[[list[list[Any]], list[list[str]]], tuple[list[list[Any]], list[list[str]]]]
+
+
 def _rewrite(
     archive: Path,
     out: Path,
     change: Callable[[dict[str, Any]], None],
     drop: set[str] | frozenset[str] = frozenset(),
+    reshape: dict[str, Reshape] | None = None,
 ) -> None:
-    """A copy of ``archive`` with its manifest changed (and some members left out)."""
-    with tarfile.open(archive) as src, tarfile.open(out, "w") as dst:
-        for info in src:
-            if info.name in drop:
-                continue
+    """A copy of ``archive`` with its manifest changed, some members left out, and the rows of
+    some tables reshaped (``reshape[table](rows, columns) -> (rows, columns)``; the manifest's
+    columns, sizes and digests follow)."""
+    reshape = reshape or {}
+    members: dict[str, bytes] = {}
+    with tarfile.open(archive) as src:
+        infos = [info for info in src if info.name not in drop]
+        for info in infos:
             fh = src.extractfile(info)
             assert fh is not None
-            data = fh.read()
-            if info.name == "manifest.json":
-                manifest = json.loads(data)
-                change(manifest)
-                data = json.dumps(manifest).encode()
-                info.size = len(data)
+            members[info.name] = fh.read()
+    manifest = json.loads(members["manifest.json"])
+    for entry in manifest["tables"]:
+        if entry["name"] in reshape:
+            lines = gzip.decompress(members[entry["member"]]).decode().splitlines()
+            rows, columns = reshape[entry["name"]](
+                [json.loads(line) for line in lines], entry["columns"]
+            )
+            text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+            data = gzip.compress(text.encode(), mtime=0)
+            members[entry["member"]] = data
+            entry.update(
+                columns=columns,
+                rows=len(rows),
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+            )
+    change(manifest)
+    members["manifest.json"] = json.dumps(manifest).encode()
+    with tarfile.open(out, "w") as dst:
+        for info in infos:
+            data = members[info.name]
+            info.size = len(data)
             dst.addfile(info, io.BytesIO(data))

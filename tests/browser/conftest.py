@@ -1,6 +1,7 @@
 """A real Shulian server (demo library, own temp data dir) and a headless Debian Chromium.
 
-Self-contained: nothing here depends on the suite's top-level fixtures. The browser is Debian's
+Self-contained: nothing here depends on the suite's top-level fixtures (the server is started
+with the helpers every test of a server shares, ``tests/servers.py``). The browser is Debian's
 ``chromium`` (``bash scripts/ensure-chromium.sh``); Playwright never downloads one. Without it the
 tests skip, except under CI (``CI=true``), where a missing browser fails the run.
 """
@@ -10,18 +11,15 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from tests.servers import free_port, http_ready, running, server_env, shulian_command
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -44,70 +42,29 @@ class LiveServer:
     data_dir: Path
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
-            return bool(response.status == 200)
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        return False
-    except OSError:
-        return False
-
-
-def _server_env(data_dir: Path) -> dict[str, str]:
-    # Drop any SHULIAN_* the surrounding run set (e.g. a PostgreSQL URL): this server is SQLite.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHULIAN_")}
-    env["SHULIAN_DATA_DIR"] = str(data_dir)
-    env["SHULIAN_SECRET_KEY"] = secrets.token_urlsafe(32)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """``shulian demo`` then ``shulian serve`` on a free port, in a fresh temp directory."""
     data_dir = tmp_path_factory.mktemp("shulian-live")
-    env = _server_env(data_dir)
-    cli = [sys.executable, "-m", "shulian.cli"]
+    env = server_env(
+        {"SHULIAN_DATA_DIR": str(data_dir), "SHULIAN_SECRET_KEY": secrets.token_urlsafe(32)}
+    )
     demo = subprocess.run(
-        [*cli, "demo"], cwd=data_dir, env=env, capture_output=True, text=True, timeout=120
+        shulian_command("demo"), cwd=data_dir, env=env, capture_output=True, text=True, timeout=120
     )
     if demo.returncode != 0:
         pytest.fail(f"`shulian demo` failed ({demo.returncode}):\n{demo.stdout}\n{demo.stderr}")
-
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = data_dir / "server.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [*cli, "serve", "--port", str(port)],
-            cwd=data_dir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not _healthy(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                state = f"exited with {proc.returncode}" if proc.poll() is not None else "timed out"
-                pytest.fail(f"server on {url} {state}; its output:\n{log_path.read_text()}")
-            time.sleep(0.2)
+    url = f"http://127.0.0.1:{(port := free_port())}"
+    with running(
+        shulian_command("serve", "--port", str(port)),
+        ready=lambda _: http_ready(url),
+        log=data_dir / "server.log",
+        env=env,
+        cwd=data_dir,
+        timeout=STARTUP_TIMEOUT,
+        what=f"the server on {url}",
+    ):
         yield LiveServer(url=url, data_dir=data_dir)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -5,11 +5,6 @@ the command line, and sends its cosignature back over HTTP."""
 from __future__ import annotations
 
 import base64
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,51 +16,24 @@ from shulian.cli import app as cli
 from shulian.ledger.cosign import Cosigner
 from shulian.ledger.note import Signer, open_checkpoint
 from tests.ledger.libraries import Library
+from tests.servers import free_port, http_ready, running, server_env, shulian_command
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def b_server(b: Library) -> Iterator[str]:
     """Library B's real server."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHULIAN_")}
-    env.update(b.env(), PYTHONUNBUFFERED="1")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = b.data_dir / "server.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "shulian.cli", "serve", "--port", str(port)],
-            cwd=b.data_dir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"library B's server did not start:\n{log_path.read_text()}")
-            time.sleep(0.2)
+    url = f"http://127.0.0.1:{(port := free_port())}"
+    with running(
+        shulian_command("serve", "--port", str(port)),
+        ready=lambda _: http_ready(url),
+        log=b.data_dir / "server.log",
+        env=server_env(b.env()),
+        cwd=b.data_dir,
+        what="library B's server",
+    ):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def _run(lib: Library, *args: str) -> Result:
@@ -146,7 +114,7 @@ def test_unreachable_or_malformed_addresses_are_refused_cleanly(
     a: Library, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    down = _run(a, "ledger", "witness", f"http://127.0.0.1:{_free_port()}")
+    down = _run(a, "ledger", "witness", f"http://127.0.0.1:{free_port()}")
     assert down.exit_code == 1 and "could not connect" in down.output
     bad = _run(a, "ledger", "witness", "ftp://library.example")
     assert bad.exit_code == 2 and "is not a library's address" in bad.output

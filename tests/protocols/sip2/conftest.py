@@ -4,11 +4,9 @@ and builders that commit readers, items and kiosks the server can see."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import socket
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -17,8 +15,7 @@ from typing import Any
 
 import pytest
 from Sip2.sip2 import Sip2
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.core.db import make_engine, make_sessionmaker, session_scope
@@ -28,10 +25,11 @@ from shulian.protocols.sip2.server import Sip2Server
 from shulian.protocols.sip2.state import Sip2Config
 from shulian.selfservice import service as selfservice_service
 from shulian.selfservice.schemas import KioskCreate
-from tests.conftest import NOW, PG_URL
+from tests.conftest import NOW, fresh_database
 from tests.factories.accounts import make_reader
 from tests.factories.catalog import make_item, make_record
 from tests.factories.consortium import make_network
+from tests.servers import LoopServer
 
 KIOSK_PASSWORD = "kiosk-secret-1"
 _seq = itertools.count(1)
@@ -40,25 +38,11 @@ _seq = itertools.count(1)
 @pytest.fixture(scope="module")
 def sip2_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """A migrated database whose commits are real, shared by one test module."""
-    if not PG_URL:
-        eng = make_engine(f"sqlite:///{tmp_path_factory.mktemp('sip2') / 'sip2.db'}")
+    with fresh_database(tmp_path_factory.mktemp("sip2"), name="sip2") as url:
+        eng = make_engine(url)
         upgrade(eng)
         yield eng
         eng.dispose()
-        return
-    name = f"shulian_sip2_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    eng = make_engine(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(eng)
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -113,26 +97,12 @@ def add_patron(
         return Patron(r.card_number, r.id, items)
 
 
-class RunningServer:
+class RunningServer(LoopServer):
     """A Sip2Server on a free port, its event loop in a background thread."""
 
     def __init__(self, server: Sip2Server) -> None:
         self.server = server
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(server.start("127.0.0.1", 0), self.loop).result(10)
-        self.port = server.port
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.server.close(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-    def connect(self, timeout: float = 5.0) -> socket.socket:
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
-        return sock
+        super().__init__(server.start, server.close, lambda: server.port)
 
 
 # A clock that moves a second per call from NOW, so loans and events stay in order.

@@ -103,15 +103,16 @@ def upgrade() -> None:
 
     role_permissions = sa.table("role_permissions", sa.column("role_code"), sa.column("permission"))
     roles = sa.table("roles", sa.column("code"))
-    existing = {
-        code
-        for (code,) in op.get_bind().execute(
-            sa.select(roles.c.code).where(roles.c.code.in_(OUTBOX_ROLES))
+    bind = op.get_bind()
+    present = set(bind.execute(sa.select(roles.c.code).where(roles.c.code.in_(OUTBOX_ROLES))))
+    granted = set(
+        bind.execute(
+            sa.select(role_permissions.c.role_code).where(role_permissions.c.permission == OUTBOX)
         )
-    }
+    )
     op.bulk_insert(
         role_permissions,
-        [{"role_code": code, "permission": OUTBOX} for code in OUTBOX_ROLES if code in existing],
+        [{"role_code": code, "permission": OUTBOX} for (code,) in sorted(present - granted)],
     )
 
 
