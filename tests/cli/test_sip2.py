@@ -18,15 +18,13 @@ from tests.factories.consortium import make_network
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, scratch_db_url: str, tmp_path: Path) -> str:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SHULIAN_DATABASE_URL", scratch_db_url)
-    monkeypatch.setenv("SHULIAN_DATA_DIR", str(tmp_path / "var"))
-    engine = make_engine(scratch_db_url)
+def env(env: str) -> str:
+    """The command line's environment (tests/cli/conftest.py), with the branch network."""
+    engine = make_engine(env)
     with session_scope(make_sessionmaker(engine)) as session:
         make_network(session)
     engine.dispose()
-    return scratch_db_url
+    return env
 
 
 @pytest.mark.parametrize("command", [["sip2"], ["sip2", "serve"], ["sip2", "kiosk-add"]])
