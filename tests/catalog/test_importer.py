@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.catalog import importer
 from shulian.catalog.bib import BibData, Contributor, ItemData
+from shulian.catalog.errors import ImportJobNotFound
 from shulian.catalog.marc import read_records, write_records
 from shulian.catalog.models import ImportJob, ImportNote, Item, Record
 from shulian.catalog.schemas import RecordStatus
@@ -152,6 +153,44 @@ class TestImport:
         run(factory, write(tmp_path / "a.mrc", [bib(1)]), publish=True)
         with factory() as s:
             assert s.scalars(select(Record.status)).one() is RecordStatus.PUBLISHED
+
+
+def mixed(path: Path) -> Path:
+    """Four records: the first keeps a warning (a bad ISBN), the third is not MARC (rejected)."""
+    good = io.BytesIO()
+    write_records([bib(1, isbns=["7-02-000220-1"]), bib(2), bib(3)], good, format="marc21")
+    raw = good.getvalue()
+    second_end = raw.index(b"\x1d", raw.index(b"\x1d") + 1) + 1
+    path.write_bytes(
+        raw[:second_end] + b"00042garbage that is not a MARC record\x1d" + raw[second_end:]
+    )
+    return path
+
+
+class TestReport:
+    def test_lists_the_notes_by_record_number(
+        self, factory: sessionmaker[Session], tmp_path: Path
+    ) -> None:
+        job = run(factory, mixed(tmp_path / "a.mrc"))
+        with factory() as s:
+            report = importer.report(s, job.id)
+        assert report.job.id == job.id and report.job.rejected == 1
+        assert [(n.number, n.rejected) for n in report.notes] == [(1, False), (3, True)]
+
+    def test_can_put_the_rejections_first_and_count_every_note(
+        self, factory: sessionmaker[Session], tmp_path: Path
+    ) -> None:
+        job = run(factory, mixed(tmp_path / "a.mrc"))
+        with factory() as s:
+            first = importer.report(s, job.id, limit=1, rejections_first=True)
+            assert importer.note_count(s, job.id) == 2
+        assert [(n.number, n.rejected) for n in first.notes] == [(3, True)]
+
+    def test_an_unknown_job_is_not_found(self, factory: sessionmaker[Session]) -> None:
+        with factory() as s, pytest.raises(ImportJobNotFound):
+            importer.report(s, 999)
+        with factory() as s:
+            assert importer.note_count(s, 999) == 0
 
 
 class TestExport:

@@ -18,7 +18,8 @@ from shulian.accounts.schemas import ReaderUpdate
 from shulian.catalog import service as catalog_service
 from shulian.catalog.schemas import RecordUpdate
 from shulian.circulation import service as circ
-from shulian.cli import _audit_sources, app as cli
+from shulian.cli import app as cli
+from shulian.cli.ledger import audit_sources
 from shulian.core import events
 from shulian.core.db import make_engine, make_sessionmaker, session_scope
 from shulian.core.events import Event
@@ -49,7 +50,7 @@ def _ledger_up(session: Session, signer: Signer) -> None:
 
 def _audit(session: Session, signer: Signer) -> dict[str, str]:
     report = audit.verify(
-        session, verifier=signer.verifier, secret=SECRET, sources=_audit_sources(), chunk=16
+        session, verifier=signer.verifier, secret=SECRET, sources=audit_sources(), chunk=16
     )
     assert report.problem_count == len(report.problems)
     return {p.where: p.problem for p in report.problems}
@@ -91,7 +92,7 @@ class TestReplay:
         _a_day(session)
         _ledger_up(session, signer)
         report = audit.verify(
-            session, verifier=signer.verifier, secret=SECRET, sources=_audit_sources()
+            session, verifier=signer.verifier, secret=SECRET, sources=audit_sources()
         )
         assert report.ok, report.problems
         tables = session.scalar(

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -277,22 +277,28 @@ def _note(
 # -- reports -------------------------------------------------------------------------------------
 
 
-def report(session: Session, job_id: int, *, limit: int = 1000) -> ImportReport:
+def report(
+    session: Session, job_id: int, *, limit: int = 1000, rejections_first: bool = False
+) -> ImportReport:
     """How an import went: counts, and the first ``limit`` notes (rejections and warnings) by
-    record number. Raises: ImportJobNotFound."""
+    record number, the rejections before the warnings when ``rejections_first``.
+    Raises: ImportJobNotFound."""
     job = session.get(ImportJob, job_id)
     if job is None:
         raise ImportJobNotFound(job_id)
-    notes = session.scalars(
-        select(ImportNote)
-        .where(ImportNote.job_id == job_id)
-        .order_by(ImportNote.number)
-        .limit(limit)
-    )
+    query = select(ImportNote).where(ImportNote.job_id == job_id)
+    if rejections_first:
+        query = query.order_by(ImportNote.rejected.desc())
+    notes = session.scalars(query.order_by(ImportNote.number).limit(limit))
     return ImportReport(
         job=ImportJobRead.model_validate(job),
         notes=[ImportNoteRead.model_validate(n) for n in notes],
     )
+
+
+def note_count(session: Session, job_id: int) -> int:
+    """How many notes (rejections and warnings) an import has written."""
+    return session.scalar(select(func.count(ImportNote.id)).where(ImportNote.job_id == job_id)) or 0
 
 
 def recent_jobs(session: Session, *, limit: int = 20) -> list[ImportJobRead]:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,18 +12,17 @@ from typer.testing import CliRunner
 from shulian.cli import app as cli
 from shulian.core.db import make_engine, make_sessionmaker, session_scope
 from tests.factories.consortium import make_network
+from tests.servers import free_port, running, shulian_command, tcp_ready
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, scratch_db_url: str, tmp_path: Path) -> str:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SHULIAN_DATABASE_URL", scratch_db_url)
-    monkeypatch.setenv("SHULIAN_DATA_DIR", str(tmp_path / "var"))
-    engine = make_engine(scratch_db_url)
+def env(env: str) -> str:
+    """The command line's environment (tests/cli/conftest.py), with the branch network."""
+    engine = make_engine(env)
     with session_scope(make_sessionmaker(engine)) as session:
         make_network(session)
     engine.dispose()
-    return scratch_db_url
+    return env
 
 
 @pytest.mark.parametrize("command", [["sip2"], ["sip2", "serve"], ["sip2", "kiosk-add"]])
@@ -68,31 +64,20 @@ def test_serve_wants_both_halves_of_tls(env: str, tmp_path: Path) -> None:
 
 
 def test_serve_answers_a_kiosk(env: str, tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    shulian = str(Path(sys.executable).parent / "shulian")
-    server = subprocess.Popen(
-        [shulian, "sip2", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline
-                time.sleep(0.1)
-        with sock:
-            sock.sendall(b"9900802.00\r")
-            answer = b""
-            while not answer.endswith(b"\r"):
-                answer += sock.recv(4096)
-        assert answer.startswith(b"98YNNN")  # on line; nothing allowed before a login
-    finally:
-        server.terminate()
-        server.wait(10)
+    port = free_port()
+    with (
+        running(
+            shulian_command("sip2", "serve", "--host", "127.0.0.1", "--port", str(port)),
+            ready=lambda _: tcp_ready(port),
+            log=tmp_path / "sip2.log",
+            env=dict(os.environ),  # the database the env fixture set up
+            timeout=30,
+            what="shulian sip2 serve",
+        ),
+        socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
+    ):
+        sock.sendall(b"9900802.00\r")
+        answer = b""
+        while not answer.endswith(b"\r"):
+            answer += sock.recv(4096)
+    assert answer.startswith(b"98YNNN")  # on line; nothing allowed before a login

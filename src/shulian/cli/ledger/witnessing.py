@@ -1,5 +1,6 @@
-"""``shulian ledger witness`` and friends: witnessing another library from the command line, and
-the tables of peers, witnesses, cosignatures and split views."""
+"""The reports of ``shulian ledger witness`` and friends: witnessing another library, trusting
+witnesses, and the tables of peers, witnesses, cosignatures and split views. Imported by those
+commands when they run."""
 
 from __future__ import annotations
 
@@ -7,18 +8,15 @@ import base64
 from datetime import datetime
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from shulian.cli.common import console, err
 from shulian.core.db import session_scope
 from shulian.core.errors import ShulianError
 from shulian.ledger import cosignatures, peer, witness
 from shulian.ledger.cosign import Cosigner
-
-console = Console()
-err = Console(stderr=True)
 
 EXIT_REFUSED = 1
 EXIT_SPLIT_VIEW = 3

@@ -1,0 +1,85 @@
+"""What every ``shulian`` command shares: the consoles, the settings (a configuration error exits
+2), the migrated database, progress bars, and exiting cleanly on a failure or Ctrl-C."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+
+from shulian.core.config import Settings, load_settings
+from shulian.core.db import make_engine
+from shulian.core.errors import ConfigurationError, ShulianError
+
+console = Console()
+err = Console(stderr=True)
+
+
+def get_settings() -> Settings:
+    """The settings from the environment; a configuration error is printed and exits 2."""
+    try:
+        return load_settings()
+    except ConfigurationError as exc:
+        err.print(f"[bold red]Configuration error:[/] {exc.detail}")
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def migrated_database(settings: Settings) -> Iterator[Engine]:
+    """The database, migrated to the newest schema; its connections closed afterwards."""
+    from shulian.migrations import upgrade
+
+    engine = make_engine(settings.effective_database_url)
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def rows_progress() -> Any:
+    """A transient progress display on standard error, for counting rows."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+class TableBars:
+    """One bar per table (rows done of rows in the table) for backup and restore."""
+
+    def __init__(self, bar: Any, verb: str) -> None:
+        self.bar, self.verb = bar, verb
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, table: str, done: int, total: int) -> None:
+        if table not in self.tasks:
+            self.tasks[table] = self.bar.add_task(f"{self.verb} {table}", total=total or 1)
+        self.bar.update(self.tasks[table], completed=done if total else 1)
+
+
+@contextmanager
+def exits_on_failure(failed: str, interrupted: str) -> Iterator[None]:
+    """Ctrl-C exits 130 saying ``interrupted``; a refusal, a database or file error exits 1
+    with its first line after ``failed``."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        yield
+    except KeyboardInterrupt:
+        err.print(f"[yellow]Interrupted: {interrupted}[/]")
+        raise typer.Exit(130) from None
+    except (ShulianError, OperationalError, OSError) as exc:
+        detail = exc.detail if isinstance(exc, ShulianError) else str(exc).splitlines()[0]
+        err.print(f"[bold red]{failed}:[/] {detail}")
+        raise typer.Exit(1) from None
