@@ -1,7 +1,8 @@
 """The ``shulian`` command line: the root app, with ``serve``, ``demo``, ``backup`` and
 ``restore``, and one sub-app per domain (``db``, ``catalog``, ``search``, ``user``, ``ledger``,
-``sip2``, ``circulation``, ``notify``), each in its own module here. A new domain adds its module
-and one ``add_typer`` line below. Imports that take time stay inside the commands."""
+``sip2``, ``circulation``, ``notify``, ``consortium``: the one to copy), each in its own module
+here. A new domain adds its module and one ``add_typer`` line below. Imports that take time stay
+inside the commands."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from shulian.cli import (
     backup,
     catalog,
     circulation,
+    consortium,
     db,
     ledger,
     notify,
@@ -130,3 +132,4 @@ app.add_typer(ledger.app, name="ledger")
 app.add_typer(sip2.app, name="sip2")
 app.add_typer(circulation.app, name="circulation")
 app.add_typer(notify.app, name="notify")
+app.add_typer(consortium.app, name="consortium")
