@@ -97,6 +97,16 @@ def create_app(
         # Requests inside the database at once: no more than the engine's pool (5 + 10
         # overflow), and well under the thread pool's 40, so commits always find a thread.
         app.state.db_slots = anyio.CapacityLimiter(DB_SLOTS)
+        # Built afresh each time the app serves (a worker's thread starts once).
+        app.state.workers = registry.workers(
+            registry.Resources(
+                settings=settings,
+                factory=app.state.sessionmaker,
+                read_factory=app.state.read_sessionmaker,
+                clock=clock,
+                state=app.state,
+            )
+        )
         for worker in app.state.workers:
             # Slow set-up (the search analysers) before the first request, not inside one.
             await anyio.to_thread.run_sync(worker.prepare)
@@ -104,6 +114,7 @@ def create_app(
         yield
         for worker in reversed(app.state.workers):
             worker.stop()
+        app.state.workers = []
 
     app = FastAPI(
         title="Shulian 书链",
@@ -128,15 +139,7 @@ def create_app(
         settings.data_dir / "ledger", settings.effective_witness_name
     )
     app.state.notice_kinds = registry.notice_kinds()
-    app.state.workers = registry.workers(
-        registry.Resources(
-            settings=settings,
-            factory=app.state.sessionmaker,
-            read_factory=app.state.read_sessionmaker,
-            clock=clock,
-            state=app.state,
-        )
-    )
+    app.state.workers = []  # while serving: the background workers (see lifespan)
     app.state.principal_resolver = _principal_resolver(
         Signer(app.state.secret, "api-token"), settings
     )

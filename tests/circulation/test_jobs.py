@@ -209,7 +209,7 @@ def test_jobs_a_second_worker_finds_running_are_skipped(
     assert run_jobs(factory, now=NOW)[0].count == 0
 
 
-def test_the_worker_runs_the_jobs_at_start_and_the_outbox_delivers_what_they_queue(
+def test_the_worker_runs_the_jobs_at_start_and_delivers_what_they_queue(
     scratch_engines: Callable[..., Engine], inbox: Inbox
 ) -> None:
     i18n.load_catalogs(SRC / "web" / "i18n")
