@@ -206,9 +206,8 @@ class Inbox:
         return [str(r.message["Message-ID"]) for r in self.messages]
 
 
-def self_signed(tmp: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """A server context with a fresh certificate for 127.0.0.1, and a client context that
-    trusts exactly that certificate."""
+def certificate_files(tmp: Path) -> tuple[Path, Path]:
+    """A fresh self-signed certificate for 127.0.0.1 and its key, as PEM files in ``tmp``."""
     from ipaddress import IPv4Address
 
     from cryptography import x509
@@ -243,6 +242,13 @@ def self_signed(tmp: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
             serialization.NoEncryption(),
         )
     )
+    return cert_path, key_path
+
+
+def self_signed(tmp: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a fresh certificate for 127.0.0.1, and a client context that
+    trusts exactly that certificate."""
+    cert_path, key_path = certificate_files(tmp)
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.load_cert_chain(cert_path, key_path)
     client = ssl.create_default_context(cafile=str(cert_path))

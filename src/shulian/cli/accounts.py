@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from shulian.cli.common import console, err, get_settings, migrated_database
+from shulian.cli.common import console, get_settings, migrated_database, refusals
 from shulian.core.clock import utcnow
 from shulian.core.db import make_sessionmaker, session_scope
-from shulian.core.errors import ShulianError
 
 app = typer.Typer(help="Staff and reader accounts.", no_args_is_help=True)
 
@@ -37,54 +36,47 @@ def user_create(
     expires: Annotated[str | None, typer.Option(help="Reader card expiry, YYYY-MM-DD.")] = None,
 ) -> None:
     """Create a staff account (with roles) or a reader (with a card number)."""
-    from pydantic import ValidationError
 
     from shulian.accounts import service as accounts_service
     from shulian.accounts.schemas import ReaderCreate, StaffCreate
 
     now = utcnow()
-    try:
-        with (
-            migrated_database(get_settings()) as engine,
-            session_scope(make_sessionmaker(engine)) as session,
-        ):
-            if kind == "staff":
-                staff = accounts_service.create_staff(
-                    session,
-                    data=StaffCreate(
-                        username=account,
-                        display_name=name,
-                        password=password,
-                        branch=branch,
-                        roles=role or [],
-                    ),
-                    actor="system:cli",
-                    now=now,
-                )
-                console.print(f"Staff account [bold]{staff.username}[/] created (id {staff.id}).")
-            elif kind == "reader":
-                if branch is None:
-                    raise typer.BadParameter("a reader needs --branch (home branch code)")
-                expiry = (
-                    date.fromisoformat(expires) if expires else date(now.year + 3, now.month, 1)
-                )
-                reader = accounts_service.register_reader(
-                    session,
-                    data=ReaderCreate(
-                        card_number=account,
-                        name=name,
-                        category=category,
-                        home_branch=branch,
-                        expires_on=expiry,
-                        password=password,
-                    ),
-                    actor="system:cli",
-                    now=now,
-                )
-                console.print(f"Reader [bold]{reader.card_number}[/] registered (id {reader.id}).")
-            else:
-                raise typer.BadParameter("KIND must be 'staff' or 'reader'")
-    except (ShulianError, ValidationError, ValueError) as exc:
-        detail = exc.detail if isinstance(exc, ShulianError) else str(exc)
-        err.print(f"[bold red]Not created:[/] {detail}")
-        raise typer.Exit(1) from None
+    with (
+        refusals("Not created"),
+        migrated_database(get_settings()) as engine,
+        session_scope(make_sessionmaker(engine)) as session,
+    ):
+        if kind == "staff":
+            staff = accounts_service.create_staff(
+                session,
+                data=StaffCreate(
+                    username=account,
+                    display_name=name,
+                    password=password,
+                    branch=branch,
+                    roles=role or [],
+                ),
+                actor="system:cli",
+                now=now,
+            )
+            console.print(f"Staff account [bold]{staff.username}[/] created (id {staff.id}).")
+        elif kind == "reader":
+            if branch is None:
+                raise typer.BadParameter("a reader needs --branch (home branch code)")
+            expiry = date.fromisoformat(expires) if expires else date(now.year + 3, now.month, 1)
+            reader = accounts_service.register_reader(
+                session,
+                data=ReaderCreate(
+                    card_number=account,
+                    name=name,
+                    category=category,
+                    home_branch=branch,
+                    expires_on=expiry,
+                    password=password,
+                ),
+                actor="system:cli",
+                now=now,
+            )
+            console.print(f"Reader [bold]{reader.card_number}[/] registered (id {reader.id}).")
+        else:
+            raise typer.BadParameter("KIND must be 'staff' or 'reader'")

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy import Engine
 
@@ -82,4 +83,27 @@ def exits_on_failure(failed: str, interrupted: str) -> Iterator[None]:
     except (ShulianError, OperationalError, OSError) as exc:
         detail = exc.detail if isinstance(exc, ShulianError) else str(exc).splitlines()[0]
         err.print(f"[bold red]{failed}:[/] {detail}")
+        raise typer.Exit(1) from None
+
+
+def describe(exc: Exception) -> str:
+    """Why something was refused, in one line: a domain error's message, or a validation error's
+    problems field by field."""
+    if isinstance(exc, ShulianError):
+        return exc.detail
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if e["loc"] else e["msg"]
+            for e in exc.errors()
+        )
+    return str(exc)
+
+
+@contextmanager
+def refusals(what: str) -> Iterator[None]:
+    """A domain error or bad input inside exits 1, printing ``what`` and why (``describe``)."""
+    try:
+        yield
+    except (ShulianError, ValueError) as exc:  # ValidationError is a ValueError
+        err.print(f"[bold red]{what}:[/] {describe(exc)}")
         raise typer.Exit(1) from None

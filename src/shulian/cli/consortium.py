@@ -1,7 +1,7 @@
 """``shulian consortium``: the library network from the command line: the branch tree, adding a
 branch, closing a branch for a day. The reference for a domain's commands: a Typer app, thin
 commands that parse, call one function of the domain's service in a ``session_scope`` and print;
-a domain error or bad input exits 1 with its message."""
+a domain error or bad input exits 1 with its message (``common.refusals``)."""
 
 from __future__ import annotations
 
@@ -9,26 +9,14 @@ from datetime import date
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.tree import Tree
 
-from shulian.cli.common import console, err, get_settings, migrated_database
+from shulian.cli.common import console, err, get_settings, migrated_database, refusals
 from shulian.core.clock import utcnow
 from shulian.core.db import make_sessionmaker, session_scope
-from shulian.core.errors import ShulianError
 
 app = typer.Typer(help="The library network: branches and their calendars.", no_args_is_help=True)
 ACTOR = "system:cli"
-
-
-def _refused(what: str, exc: ShulianError | ValidationError) -> typer.Exit:
-    detail = (
-        exc.detail
-        if isinstance(exc, ShulianError)
-        else "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-    )
-    err.print(f"[bold red]{what}:[/] {detail}")
-    return typer.Exit(1)
 
 
 @app.command("branches")
@@ -74,7 +62,7 @@ def consortium_add_branch(
     from shulian.consortium import service as consortium_service
     from shulian.consortium.schemas import BranchCreate
 
-    try:
+    with refusals("Not added"):
         data = BranchCreate(
             code=code,
             name_zh=name_zh,
@@ -90,8 +78,6 @@ def consortium_add_branch(
         ):
             branch = consortium_service.create_branch(session, data=data, actor=ACTOR, now=utcnow())
             shown = f"{branch.code} ({branch.name_zh})"
-    except (ShulianError, ValidationError) as exc:
-        raise _refused("Not added", exc) from None
     console.print(f"Branch [bold]{shown}[/] added.")
 
 
@@ -110,14 +96,10 @@ def consortium_close(
     except ValueError:
         err.print(f"[bold red]Not closed:[/] {day!r} is not a date (YYYY-MM-DD).")
         raise typer.Exit(1) from None
-    try:
-        with (
-            migrated_database(get_settings()) as engine,
-            session_scope(make_sessionmaker(engine)) as session,
-        ):
-            consortium_service.add_closed_day(
-                session, code=code, data=data, actor=ACTOR, now=utcnow()
-            )
-    except (ShulianError, ValidationError) as exc:
-        raise _refused("Not closed", exc) from None
+    with (
+        refusals("Not closed"),
+        migrated_database(get_settings()) as engine,
+        session_scope(make_sessionmaker(engine)) as session,
+    ):
+        consortium_service.add_closed_day(session, code=code, data=data, actor=ACTOR, now=utcnow())
     console.print(f"{code.upper()} is closed on {data.day.isoformat()}.")

@@ -10,10 +10,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shulian.cli.common import console, err, get_settings, migrated_database
+from shulian.cli.common import console, err, get_settings, migrated_database, refusals
 from shulian.core.clock import utcnow
 from shulian.core.db import make_engine, make_sessionmaker, session_scope
-from shulian.core.errors import ShulianError
 
 app = typer.Typer(help="The SIP2 server for self-check kiosks.", no_args_is_help=True)
 
@@ -100,37 +99,32 @@ def sip2_kiosk_add(
     name: Annotated[str, typer.Option(help="Where the kiosk stands, for staff.")] = "",
 ) -> None:
     """Create a kiosk's SIP2 account."""
-    from pydantic import ValidationError
 
     from shulian.selfservice import service as selfservice_service
     from shulian.selfservice.schemas import KioskCreate
 
-    try:
-        with (
-            migrated_database(get_settings()) as engine,
-            session_scope(make_sessionmaker(engine)) as session,
-        ):
-            kiosk = selfservice_service.create_kiosk(
-                session,
-                data=KioskCreate(
-                    login=login,
-                    password=password,
-                    name=name,
-                    branch_code=branch,
-                    institution_id=institution,
-                    encoding=encoding,
-                ),
-                actor="system:cli",
-                now=utcnow(),
-            )
-            console.print(
-                f"Kiosk [bold]{kiosk.login}[/] created (id {kiosk.id}) for branch "
-                f"{kiosk.branch_code}, {kiosk.encoding}."
-            )
-    except (ShulianError, ValidationError) as exc:
-        detail = exc.detail if isinstance(exc, ShulianError) else str(exc)
-        err.print(f"[bold red]Not created:[/] {detail}")
-        raise typer.Exit(1) from None
+    with (
+        refusals("Not created"),
+        migrated_database(get_settings()) as engine,
+        session_scope(make_sessionmaker(engine)) as session,
+    ):
+        kiosk = selfservice_service.create_kiosk(
+            session,
+            data=KioskCreate(
+                login=login,
+                password=password,
+                name=name,
+                branch_code=branch,
+                institution_id=institution,
+                encoding=encoding,
+            ),
+            actor="system:cli",
+            now=utcnow(),
+        )
+        console.print(
+            f"Kiosk [bold]{kiosk.login}[/] created (id {kiosk.id}) for branch "
+            f"{kiosk.branch_code}, {kiosk.encoding}."
+        )
 
 
 @app.command("kiosks")

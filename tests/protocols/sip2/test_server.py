@@ -4,8 +4,6 @@ error response or a closed connection, and the server keeps serving everyone els
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import ipaddress
 import logging
 import socket
 import ssl
@@ -14,10 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.circulation import service as circulation_service
@@ -36,6 +30,7 @@ from tests.protocols.sip2.conftest import (
     read_response,
     sip_client,
 )
+from tests.servers import certificate_files
 
 RESEND = b"96AZFEF6\r"
 
@@ -300,36 +295,6 @@ class TestLoginAndReplay:
         assert not any(p.card in line or p.barcodes[0] in line for line in ours)
 
 
-def self_signed(directory: Path) -> tuple[str, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(cert_path), str(key_path)
-
-
 @pytest.mark.filterwarnings("ignore:ssl.PROTOCOL_TLS is deprecated:DeprecationWarning")
 class TestTls:
     def test_the_sip2_client_over_tls(
@@ -338,7 +303,7 @@ class TestTls:
         sip2_factory: sessionmaker[Session],
         kiosk: Kiosk,
     ) -> None:
-        cert, key = self_signed(tmp_path)
+        cert, key = map(str, certificate_files(tmp_path))
         server = RunningServer(
             Sip2Server(
                 factory=sip2_factory, config=TEST_CONFIG, ssl_context=make_ssl_context(cert, key)
