@@ -72,7 +72,7 @@ def two_workers(library: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, 
         ready=both_ready,
         log=log_path,
         env=server_env(library),
-        timeout=90,
+        timeout=240,  # two processes loading the analysers on a busy 2-core machine
         what="serve --workers 2",
     ) as proc:
         yield url, proc.pid, log_path

@@ -187,7 +187,7 @@ class TestSlowAndSilentClients:
         sock.settimeout(0.05)
         burst = STATUS * 2000
         dropped = False
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # generous: a loaded machine drains slowly
         while time.monotonic() < deadline:
             try:
                 sock.send(burst)
