@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shulian.core import events
-from shulian.core.db import make_sessionmaker, session_scope
+from shulian.core.db import make_engine, make_sessionmaker, session_scope
 from shulian.core.events import Event, Horizon
 from shulian.ledger import service as ledger_service
 from shulian.ledger.models import LedgerLeaf
@@ -184,3 +186,29 @@ def test_a_one_off_consumer_waits_for_running_writers_then_takes_everything(
     added = ledger_service.catch_up(consumers.factory, secret=SECRET, now=NOW)
     timer.join()
     assert added == 2 and consumers.leaves() == sorted(early.seqs + late.seqs)
+
+
+def test_a_transaction_left_open_holds_consumers_only_until_the_server_ends_it(
+    spine: tuple[Callable[[str], Writer], Consumers], scratch_db_url: str
+) -> None:
+    """A client that dies mid-transaction (here: one that stops talking) is cut off by the
+    idle-in-transaction timeout; its seqs become a gap and the consumers go on."""
+    writer, consumers = spine
+    stuck_engine = make_engine(scratch_db_url, idle_in_transaction_timeout=1.0)
+    stuck = Writer(make_sessionmaker(stuck_engine)(), "stuck")
+    stuck.record()
+    done = writer("on time")
+    done.record()
+    done.end()
+    consumers.run()
+    consumers.run()
+    assert consumers.leaves() == []  # held back by the silent transaction
+    deadline = time.monotonic() + 15
+    while consumers.leaves() != done.seqs:
+        assert time.monotonic() < deadline, "the consumers stayed stuck"
+        time.sleep(0.2)
+        consumers.run()
+    with pytest.raises(DBAPIError, match="idle-in-transaction timeout"):
+        stuck.session.execute(select(1))
+    stuck.session.close()
+    stuck_engine.dispose()
