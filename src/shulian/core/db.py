@@ -115,7 +115,43 @@ def make_engine(
     options = f"-c idle_in_transaction_session_timeout={round(idle_in_transaction_timeout * 1000)}"
     options += f" -c statement_timeout={round(statement_timeout * 1000)}"
     connect_args = {**kwargs.pop("connect_args", {}), "options": options}
-    return create_engine(url, echo=echo, connect_args=connect_args, **kwargs)
+    engine = create_engine(url, echo=echo, connect_args=connect_args, **kwargs)
+    _track_writes(engine)
+    return engine
+
+
+WROTE = "shulian_wrote"
+_WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def _track_writes(engine: Engine) -> None:
+    """Remember on each connection whether its transaction has changed rows yet (so it has a
+    transaction id on PostgreSQL; see ``core.events``): one check per statement, no query. A
+    savepoint rolled back after a write keeps the flag: its parent transaction took an id
+    before the savepoint's could be taken."""
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.info[WROTE] = False
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _on_execute(
+        conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+    ) -> None:
+        # Only a statement that changed rows surely took an id (an UPDATE matching nothing
+        # takes none); in doubt, record() asks for one.
+        if (
+            not conn.info.get(WROTE)
+            and (cursor.rowcount or 0) > 0
+            and statement.lstrip()[:6].upper() in _WRITES
+        ):
+            conn.info[WROTE] = True
+
+
+def has_written(session: Session) -> bool:
+    """Whether the session's transaction has already written (PostgreSQL engines of
+    ``make_engine``; always False elsewhere)."""
+    return bool(session.connection().info.get(WROTE))
 
 
 SQLITE_BUSY_SECONDS = 30

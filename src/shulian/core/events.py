@@ -32,7 +32,7 @@ from sqlalchemy import JSON, BigInteger, Integer, String, Table, func, insert, s
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from shulian.core.db import Base, UTCDateTime, canonical_json, session_scope
+from shulian.core.db import WROTE, Base, UTCDateTime, canonical_json, has_written, session_scope
 
 # BigInteger on PostgreSQL, INTEGER PRIMARY KEY (the rowid) on SQLite.
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
@@ -103,14 +103,12 @@ _EVENTS: Table = Event.__table__  # type: ignore[assignment]
 
 def _claim_transaction_id(session: Session) -> None:
     """On PostgreSQL, give the transaction its id before it takes a seq (see the module
-    docstring): once per transaction, one statement."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    transaction = session.get_transaction()
-    if session.info.get("shulian_xid_for") is transaction:
+    docstring). A transaction that has written already has one: most do (the change comes
+    before its event), so this costs a statement only when the event is the first write."""
+    if session.get_bind().dialect.name != "postgresql" or has_written(session):
         return
     session.execute(text("SELECT pg_current_xact_id()"))
-    session.info["shulian_xid_for"] = transaction
+    session.connection().info[WROTE] = True
 
 
 _SAMPLE = text(
