@@ -12,6 +12,10 @@
    and ``--clients`` concurrent desk clients, each lending and returning its own copies:
    checkout p50 / p95 and pairs per second. The load generator runs on the same 2 cores.
 3. ``--picklist``: pick lists for ``--items`` copies and ``--holds`` waiting holds (bulk-loaded).
+
+``--during-import FILE`` runs ``shulian catalog import FILE --publish`` into the same database
+while the HTTP desks lend (the desks' figures with a big import running beside them); ``--verify``
+runs ``shulian ledger verify`` on the database after the run.
 """
 
 from __future__ import annotations
@@ -284,6 +288,17 @@ def over_http(args: argparse.Namespace, url: str) -> None:
                 out_lat.extend(mine_out)
                 in_lat.extend(mine_in)
 
+        importer = None
+        if args.during_import:
+            importer = subprocess.Popen(
+                [sys.executable, "-m", "shulian.cli", "catalog", "import",
+                 str(args.during_import), "--publish", "--branch", "CEN"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=open(args.work / "import.log", "w"),  # noqa: SIM115
+            )  # fmt: skip
+            time.sleep(5)  # past its start-up: the desks meet it importing
+            end = time.perf_counter() + args.seconds
         t0 = time.perf_counter()
         threads = [threading.Thread(target=desk, args=(i,)) for i in range(args.clients)]
         for th in threads:
@@ -299,6 +314,16 @@ def over_http(args: argparse.Namespace, url: str) -> None:
               f"{len(out_lat) / wall:,.0f} pairs/s; {len(errors)} errors")  # fmt: skip
         if errors:
             print("first error:", errors[0][:300])
+        if importer is not None:
+            running = importer.poll() is None
+            engine = make_engine(url)
+            with session_scope(make_sessionmaker(engine)) as s:
+                records = s.scalar(select(func.count(Record.id)))
+            engine.dispose()
+            print(f"import beside the desks: {'still running' if running else 'finished'} "
+                  f"at the end, {records:,} records in the catalogue")  # fmt: skip
+            importer.terminate()
+            importer.wait(timeout=60)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -329,6 +354,8 @@ def main() -> int:
     ap.add_argument("--skip-http", action="store_true")
     ap.add_argument("--skip-in-process", action="store_true")
     ap.add_argument("--pace", type=float, default=0.0, help="seconds between a desk's pairs")
+    ap.add_argument("--during-import", type=Path, help="a catalogue file to import meanwhile")
+    ap.add_argument("--verify", action="store_true", help="run `shulian ledger verify` after")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     url = args.database_url or f"sqlite:///{args.work / 'bench.db'}"
@@ -350,6 +377,16 @@ def main() -> int:
         in_process(args, url)
     if not args.skip_http:
         over_http(args, url)
+    if args.verify:
+        env = {**os.environ, "SHULIAN_DATA_DIR": str(args.work), "SHULIAN_DATABASE_URL": url}
+        done = subprocess.run(
+            [sys.executable, "-m", "shulian.cli", "ledger", "verify"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        last = (done.stdout.strip().splitlines() or [""])[-1]
+        print(f"ledger verify: exit {done.returncode}: {last}")
     return 0
 
 

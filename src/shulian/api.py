@@ -90,7 +90,12 @@ def create_app(
     clock: Callable[[], datetime] = utcnow,
 ) -> FastAPI:
     """Build the application. ``engine`` and ``clock`` may be handed in (tests, workers)."""
-    engine = engine or make_engine(settings.effective_database_url, echo=settings.sql_echo)
+    engine = engine or make_engine(
+        settings.effective_database_url,
+        echo=settings.sql_echo,
+        statement_timeout=settings.db_statement_timeout,
+        idle_in_transaction_timeout=settings.db_idle_in_transaction_timeout,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

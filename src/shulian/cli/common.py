@@ -34,7 +34,10 @@ def migrated_database(settings: Settings) -> Iterator[Engine]:
     """The database, migrated to the newest schema; its connections closed afterwards."""
     from shulian.migrations import upgrade
 
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(
+        settings.effective_database_url,
+        idle_in_transaction_timeout=settings.db_idle_in_transaction_timeout,
+    )
     try:
         upgrade(engine)
         yield engine

@@ -49,7 +49,13 @@ def sip2_serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with migrated_database(settings) as migrated:
         url = str(migrated.url.render_as_string(hide_password=False))
-    engine = make_engine(url, pool_size=workers + 2, max_overflow=4)
+    engine = make_engine(
+        url,
+        pool_size=workers + 2,
+        max_overflow=4,
+        statement_timeout=settings.db_statement_timeout,
+        idle_in_transaction_timeout=settings.db_idle_in_transaction_timeout,
+    )
     try:
         factory = make_sessionmaker(engine)
         with session_scope(make_sessionmaker(engine, readonly=True)) as session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import Date, Integer, delete, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from shulian.consortium.errors import (
@@ -38,6 +38,8 @@ def get_branch(session: Session, branch_id: int) -> Branch:
     branch = session.get(Branch, branch_id)
     if branch is None:
         raise BranchNotFound(str(branch_id))
+    # Remembered by code too: a desk's branch is found by id (the staff member's), then by code.
+    transaction_cache(session).setdefault("branches", {})[branch.code] = branch
     return branch
 
 
@@ -245,9 +247,8 @@ def calendar(session: Session, *, code: str, start: date, end: date) -> Calendar
 def is_open_on(session: Session, *, code: str, day: date) -> bool:
     """Whether a branch opens on ``day``: its weekly hours, minus its closed days."""
     branch = get_branch_by_code(session, code)
-    return day not in _closed_days(session, branch.id, day, day) and day.weekday() in (
-        _open_weekdays(session, branch.id)
-    )
+    weekdays, closed = _schedule(session, branch.id, day, day)
+    return day not in closed and day.weekday() in weekdays
 
 
 def next_open_day(session: Session, *, code: str, day: date) -> date:
@@ -256,8 +257,7 @@ def next_open_day(session: Session, *, code: str, day: date) -> date:
     Raises: BranchNotFound, InvalidOpeningHours when no day opens within a year.
     """
     branch = get_branch_by_code(session, code)
-    weekdays = _open_weekdays(session, branch.id)
-    closed = _closed_days(session, branch.id, day, day + timedelta(days=MAX_CLOSED_RUN))
+    weekdays, closed = _schedule(session, branch.id, day, day + timedelta(days=MAX_CLOSED_RUN))
     for offset in range(MAX_CLOSED_RUN + 1):
         candidate = day + timedelta(days=offset)
         if candidate.weekday() in weekdays and candidate not in closed:
@@ -268,8 +268,7 @@ def next_open_day(session: Session, *, code: str, day: date) -> date:
 def open_days(session: Session, *, code: str, start: date, end: date) -> list[date]:
     """The days from ``start`` to ``end`` inclusive on which the branch opens (for fines)."""
     branch = get_branch_by_code(session, code)
-    weekdays = _open_weekdays(session, branch.id)
-    closed = _closed_days(session, branch.id, start, end)
+    weekdays, closed = _schedule(session, branch.id, start, end)
     days = []
     day = start
     while day <= end:
@@ -279,22 +278,26 @@ def open_days(session: Session, *, code: str, start: date, end: date) -> list[da
     return days
 
 
-def _closed_days(session: Session, branch_id: int, start: date, end: date) -> set[date]:
-    return set(
-        session.scalars(
-            select(ClosedDay.day).where(
-                ClosedDay.branch_id == branch_id, ClosedDay.day >= start, ClosedDay.day <= end
-            )
-        )
+def _schedule(
+    session: Session, branch_id: int, start: date, end: date
+) -> tuple[set[int], set[date]]:
+    """The weekdays (0 = Monday) the branch opens, and its closed days from ``start`` to
+    ``end``, in one statement (a checkout's due day needs both). A branch without weekly hours
+    opens every day."""
+    weekly = select(OpeningHours.weekday.label("weekday"), literal(None, Date).label("day")).where(
+        OpeningHours.branch_id == branch_id
     )
-
-
-def _open_weekdays(session: Session, branch_id: int) -> set[int]:
-    """Weekdays (0 = Monday) the branch opens; a branch without weekly hours opens every day."""
-    days = set(
-        session.scalars(select(OpeningHours.weekday).where(OpeningHours.branch_id == branch_id))
+    closed = select(literal(None, Integer).label("weekday"), ClosedDay.day.label("day")).where(
+        ClosedDay.branch_id == branch_id, ClosedDay.day >= start, ClosedDay.day <= end
     )
-    return days or set(range(7))
+    weekdays: set[int] = set()
+    days: set[date] = set()
+    for weekday, day in session.execute(union_all(weekly, closed)):
+        if weekday is not None:
+            weekdays.add(int(weekday))
+        else:
+            days.add(day if isinstance(day, date) else date.fromisoformat(str(day)))
+    return weekdays or set(range(7)), days
 
 
 # ``Branch`` is named as the type these functions return: others hold it, never query it.

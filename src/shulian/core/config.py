@@ -63,6 +63,18 @@ class Settings(BaseSettings):
     search_rate_per_minute: int = Field(
         default=600, gt=0, description="Searches and suggestions one client address may make."
     )
+    db_statement_timeout: float = Field(
+        default=60.0,
+        ge=0,
+        description="PostgreSQL: seconds a statement of the serving process may run (0: no "
+        "limit); the command line's long jobs (ledger verify, backup, import) have none.",
+    )
+    db_idle_in_transaction_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="PostgreSQL: seconds a transaction may sit idle before the server ends it; "
+        "an open transaction holds the event spine's consumers back.",
+    )
     circulation_worker: bool = Field(
         default=True, description="Run the hourly circulation jobs in the serving process."
     )

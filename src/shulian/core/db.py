@@ -80,9 +80,24 @@ def canonical_json(value: Any) -> str:
     return _CANONICAL_JSON.encode(value)
 
 
-def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
+IDLE_IN_TRANSACTION_TIMEOUT = 60.0
+
+
+def make_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    statement_timeout: float = 0.0,
+    idle_in_transaction_timeout: float = IDLE_IN_TRANSACTION_TIMEOUT,
+    **kwargs: Any,
+) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys, a busy timeout and real BEGINs.
-    JSON columns are written as :func:`canonical_json`."""
+    JSON columns are written as :func:`canonical_json`.
+
+    On PostgreSQL a transaction left idle for ``idle_in_transaction_timeout`` seconds (a client
+    that died or hangs mid-transaction) is ended by the server, and with ``statement_timeout``
+    (seconds; 0: none) so is a statement running longer: an open transaction holds the event
+    spine's consumers back (``core.events``), so none may stay open for ever."""
     parsed = make_url(url)
     kwargs.setdefault("json_serializer", canonical_json)
     if parsed.get_backend_name() == "sqlite":
@@ -97,7 +112,46 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
         )
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, echo=echo, **kwargs)
+    options = f"-c idle_in_transaction_session_timeout={round(idle_in_transaction_timeout * 1000)}"
+    options += f" -c statement_timeout={round(statement_timeout * 1000)}"
+    connect_args = {**kwargs.pop("connect_args", {}), "options": options}
+    engine = create_engine(url, echo=echo, connect_args=connect_args, **kwargs)
+    _track_writes(engine)
+    return engine
+
+
+WROTE = "shulian_wrote"
+_WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def _track_writes(engine: Engine) -> None:
+    """Remember on each connection whether its transaction has changed rows yet (so it has a
+    transaction id on PostgreSQL; see ``core.events``): one check per statement, no query. A
+    savepoint rolled back after a write keeps the flag: its parent transaction took an id
+    before the savepoint's could be taken."""
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.info[WROTE] = False
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _on_execute(
+        conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+    ) -> None:
+        # Only a statement that changed rows surely took an id (an UPDATE matching nothing
+        # takes none); in doubt, record() asks for one.
+        if (
+            not conn.info.get(WROTE)
+            and (cursor.rowcount or 0) > 0
+            and statement.lstrip()[:6].upper() in _WRITES
+        ):
+            conn.info[WROTE] = True
+
+
+def has_written(session: Session) -> bool:
+    """Whether the session's transaction has already written (PostgreSQL engines of
+    ``make_engine``; always False elsewhere)."""
+    return bool(session.connection().info.get(WROTE))
 
 
 SQLITE_BUSY_SECONDS = 30

@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shulian.core.events import Event, consume_batches
+from shulian.core.events import Event, Horizon, consume_batches
 from shulian.ledger import leaf as leaf_codec, merkle
 from shulian.ledger.errors import (
     EventNotInLedger,
@@ -146,9 +146,11 @@ def catch_up(
     now: datetime,
     batch_size: int = 2000,
     max_batches: int | None = None,
+    horizon: Horizon | None = None,
 ) -> int:
-    """Append every event the ledger has not seen yet (or ``max_batches`` batches of them);
-    safe to run in several processes. Returns how many events were appended."""
+    """Append every event the ledger has not seen yet, up to the spine's safe horizon (or
+    ``max_batches`` batches of them); safe to run in several processes. A worker passes the
+    ``horizon`` it keeps between rounds. Returns how many events were appended."""
     pseudonyms = leaf_codec.Pseudonymizer(secret)
     return consume_batches(
         factory,
@@ -157,6 +159,7 @@ def catch_up(
         now=now,
         batch_size=batch_size,
         max_batches=max_batches,
+        horizon=horizon,
     )
 
 

@@ -37,6 +37,7 @@ class LedgerWorker(Worker):
         self.factory, self.secret, self.signer, self.clock = factory, secret, signer, clock
         self.checkpoint_interval = checkpoint_interval
         self._last_sign: float | None = None
+        self.horizon = events.Horizon()
 
     def step(self) -> None:
         sign = (
@@ -53,7 +54,12 @@ class LedgerWorker(Worker):
         # each checkout and halve the desks' throughput.
         while (
             service.catch_up(
-                self.factory, secret=self.secret, now=self.clock(), batch_size=BATCH, max_batches=1
+                self.factory,
+                secret=self.secret,
+                now=self.clock(),
+                batch_size=BATCH,
+                max_batches=1,
+                horizon=self.horizon,
             )
             == BATCH
         ):

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shulian.catalog import clc, service as catalog_service
 from shulian.circulation import service as circulation_service
 from shulian.core.db import session_scope
-from shulian.core.events import Event
+from shulian.core.events import Event, Horizon
 from shulian.search.documents import SearchDoc, SearchQuery
 from shulian.search.index import SearchIndex
 from shulian.search.models import SearchCount
@@ -93,6 +93,9 @@ class SearchService:
         self._write_lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
+        # How far the spine may be read (events above it may still be filled in, see
+        # core.events): kept between rounds, as the replica's offset is.
+        self._horizon = Horizon()
 
     @property
     def index(self) -> SearchIndex:
@@ -148,14 +151,15 @@ class SearchService:
                 newest = session.scalar(select(func.max(Event.seq))) or 0
                 if self.offset() > newest:  # a different (recreated) database: start over
                     log.warning("search index is ahead of the database; rebuilding it")
-                    self._reindex(session, newest)
+                    self._reindex(session, self._horizon.safe_seq(session))
                     return 0
+                safe = self._horizon.safe_seq(session)
                 after = committed = self.offset()
                 since, staged = time.monotonic(), False
                 while True:
                     rows = session.execute(
                         select(Event.seq, Event.type, Event.subject, Event.payload)
-                        .where(Event.seq > after)
+                        .where(Event.seq > after, Event.seq <= safe)
                         .order_by(Event.seq)
                         .limit(batch_size)
                     ).all()
@@ -205,14 +209,16 @@ class SearchService:
         """
         if memory is not None:
             self.index.writer_memory = memory
+        # Every change up to the safe seq is committed before the catalogue is read, so the
+        # index holds it; later events may be applied again by the next catch-up (idempotent).
+        safe = self._horizon.settle(factory)
         with self._write_lock, session_scope(factory) as session:
-            newest = session.scalar(select(func.max(Event.seq))) or 0
-            return self._reindex(session, newest, on_progress=on_progress)
+            return self._reindex(session, safe, on_progress=on_progress)
 
     def _reindex(
         self,
         session: Session,
-        newest: int,
+        upto: int,
         *,
         on_progress: Callable[[int, int], None] | None = None,
     ) -> int:
@@ -228,7 +234,7 @@ class SearchService:
             if on_progress:
                 on_progress(done, total)
         self.index.commit()
-        self._set_offset(newest)
+        self._set_offset(upto)
         return done
 
     # -- searching ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from shulian.accounts.schemas import ReaderCreate, ReaderPage, ReaderRead, Reade
 from shulian.accounts.types import ReaderStatus
 from shulian.consortium import service as consortium_service
 from shulian.core import events
+from shulian.core.db import transaction_cache
 from shulian.core.security import Signer, hash_password
 
 QR_PREFIX = "SLR1."
@@ -134,11 +135,19 @@ def update_reader(
     return reader
 
 
+def _held(session: Session, reader: Reader) -> Reader:
+    # A unit of work asks for one reader several times (a desk finds the card, then lends):
+    # held for the rest of the transaction, the session's identity map answers the later ones
+    # (it holds objects only weakly).
+    transaction_cache(session).setdefault("readers", {})[reader.id] = reader
+    return reader
+
+
 def get_reader(session: Session, reader_id: int) -> Reader:
     reader = session.get(Reader, reader_id)
     if reader is None:
         raise ReaderNotFound(f"#{reader_id}")
-    return reader
+    return _held(session, reader)
 
 
 def find_reader_by_card(session: Session, card_number: str) -> Reader:
@@ -147,7 +156,7 @@ def find_reader_by_card(session: Session, card_number: str) -> Reader:
     ).first()
     if reader is None:
         raise ReaderNotFound(card_number)
-    return reader
+    return _held(session, reader)
 
 
 def reader_read(session: Session, reader: Reader) -> ReaderRead:

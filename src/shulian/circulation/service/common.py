@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from shulian.circulation.errors import CardExpired, FinesOverLimit, ReaderBlocke
 from shulian.circulation.models import CirculationOption, Fine, Hold, Loan, Transit
 from shulian.circulation.policy import Terms, local_date
 from shulian.circulation.schemas import LoanRead
+from shulian.circulation.types import HoldStatus
 from shulian.core import events
 from shulian.core.db import transaction_cache
 from shulian.core.errors import ShulianError
@@ -177,28 +179,87 @@ def balance(session: Session, reader_id: int) -> int:
 
 
 def blocks(
-    session: Session, *, reader_id: int, max_fines_cents: int, now: datetime
+    session: Session,
+    *,
+    reader_id: int,
+    max_fines_cents: int,
+    now: datetime,
+    owed: int | None = None,
 ) -> list[ShulianError]:
-    """Every reason the reader may not borrow, renew or hold now, in the order a desk checks."""
+    """Every reason the reader may not borrow, renew or hold now, in the order a desk checks.
+    ``owed``: the reader's balance when the caller has read it already (``reader_load``)."""
     reader = accounts_service.get_reader(session, reader_id)
     out: list[ShulianError] = []
     if reader.status.value != "active":
         out.append(ReaderBlocked(reader.status.value))
     if reader.expires_on < local_date(now, library_tz(session)):
         out.append(CardExpired(reader.expires_on.isoformat()))
-    owed = balance(session, reader_id)
+    if owed is None:
+        owed = balance(session, reader_id)
     if owed > max_fines_cents:
         out.append(FinesOverLimit(money(owed), money(max_fines_cents)))
     return out
 
 
 def check_standing(
-    session: Session, *, reader_id: int, max_fines_cents: int, now: datetime
+    session: Session,
+    *,
+    reader_id: int,
+    max_fines_cents: int,
+    now: datetime,
+    owed: int | None = None,
 ) -> None:
     """Raises the first of ReaderBlocked, CardExpired, FinesOverLimit that applies."""
-    found = blocks(session, reader_id=reader_id, max_fines_cents=max_fines_cents, now=now)
+    found = blocks(
+        session, reader_id=reader_id, max_fines_cents=max_fines_cents, now=now, owed=owed
+    )
     if found:
         raise found[0]
+
+
+@dataclass(frozen=True)
+class ReaderLoad:
+    """What a checkout weighs of the reader, read in one statement: what they owe, their open
+    loans, and those of one item type."""
+
+    owed: int
+    loans: int
+    loans_of_type: int
+
+
+def reader_load(session: Session, *, reader_id: int, item_type: str) -> ReaderLoad:
+    open_loans = select(func.count(Loan.id)).where(
+        Loan.reader_id == reader_id, Loan.returned_at.is_(None)
+    )
+    owed = select(
+        func.coalesce(func.sum(Fine.amount_cents - Fine.paid_cents - Fine.waived_cents), 0)
+    ).where(Fine.reader_id == reader_id, Fine.closed.is_(False))
+    row = session.execute(
+        select(
+            owed.scalar_subquery(),
+            open_loans.scalar_subquery(),
+            open_loans.where(Loan.item_type == item_type).scalar_subquery(),
+        )
+    ).one()
+    return ReaderLoad(owed=int(row[0] or 0), loans=int(row[1] or 0), loans_of_type=int(row[2] or 0))
+
+
+@dataclass(frozen=True)
+class ItemClaims:
+    """Who else has a claim on a copy, read in one statement: an open loan, a waiting hold on
+    this very copy by another reader."""
+
+    on_loan: bool
+    held_for_another: bool
+
+
+def item_claims(session: Session, *, item_id: int, reader_id: int) -> ItemClaims:
+    on_loan = select(Loan.id).where(Loan.item_id == item_id, Loan.returned_at.is_(None))
+    held = select(Hold.id).where(
+        Hold.item_id == item_id, Hold.status == HoldStatus.WAITING, Hold.reader_id != reader_id
+    )
+    row = session.execute(select(on_loan.exists(), held.exists())).one()
+    return ItemClaims(on_loan=bool(row[0]), held_for_another=bool(row[1]))
 
 
 def loan_read(

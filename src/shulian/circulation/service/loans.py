@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shulian.accounts import service as accounts_service
@@ -35,12 +35,14 @@ from shulian.circulation.service import fines, holds
 from shulian.circulation.service.common import (
     check_standing,
     emit,
+    item_claims,
     library_tz,
     loan_read,
     loan_state,
     open_loan_of_item,
     open_loans,
     open_transit,
+    reader_load,
     reader_ref,
 )
 from shulian.circulation.types import HoldStatus
@@ -67,8 +69,16 @@ def check_out(
     terms = policy.Terms.of(rule)
     if not terms.loanable:
         raise ItemNotLoanable(item.barcode)
-    check_standing(session, reader_id=reader_id, max_fines_cents=terms.max_fines_cents, now=now)
-    if open_loan_of_item(session, item.id) is not None:
+    load = reader_load(session, reader_id=reader_id, item_type=item.item_type)
+    check_standing(
+        session,
+        reader_id=reader_id,
+        max_fines_cents=terms.max_fines_cents,
+        now=now,
+        owed=load.owed,
+    )
+    claims = item_claims(session, item_id=item.id, reader_id=reader_id)
+    if claims.on_loan:
         raise AlreadyOnLoan(item.barcode)
     if item.status is ItemStatus.ON_HOLD_SHELF:
         ready = session.scalars(
@@ -78,22 +88,12 @@ def check_out(
             raise ItemOnHoldForAnother(item.barcode)
     elif item.status is not ItemStatus.AVAILABLE:
         raise ItemUnavailable(item.barcode, item.status.value)
-    item_hold = session.scalars(
-        select(Hold.reader_id).where(
-            Hold.item_id == item.id, Hold.status == HoldStatus.WAITING, Hold.reader_id != reader_id
-        )
-    ).first()
-    if item_hold is not None:
+    if claims.held_for_another:
         raise ItemOnHoldForAnother(item.barcode)
-    open_loans = select(func.count(Loan.id)).where(
-        Loan.reader_id == reader_id, Loan.returned_at.is_(None)
-    )
-    if (session.scalar(open_loans) or 0) >= terms.max_loans:
+    if load.loans >= terms.max_loans:
         raise LoanLimitReached(terms.max_loans)
-    if terms.max_loans_of_type is not None:
-        of_type = open_loans.where(Loan.item_type == item.item_type)
-        if (session.scalar(of_type) or 0) >= terms.max_loans_of_type:
-            raise TypeLoanLimitReached(terms.max_loans_of_type, item.item_type)
+    if terms.max_loans_of_type is not None and load.loans_of_type >= terms.max_loans_of_type:
+        raise TypeLoanLimitReached(terms.max_loans_of_type, item.item_type)
     tz = library_tz(session)
     loan = Loan(
         item_id=item.id,
