@@ -19,7 +19,6 @@ from urllib.parse import quote, urlsplit
 import anyio
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
@@ -27,13 +26,14 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from shulian import __version__, registry
 from shulian.accounts import service as accounts_service
 from shulian.accounts.api import router as accounts_router
+from shulian.accounts.worker import SeenSessions
 from shulian.catalog.api import router as catalog_router
 from shulian.circulation.api import router as circulation_router
 from shulian.consortium.api import router as consortium_router
@@ -41,10 +41,10 @@ from shulian.core import i18n
 from shulian.core.clock import utcnow
 from shulian.core.config import Settings
 from shulian.core.db import make_engine, make_sessionmaker
-from shulian.core.deps import SAFE_METHODS, NotAuthenticated, SessionDep
+from shulian.core.deps import SAFE_METHODS, CrossOriginRequest, NotAuthenticated, SessionDep
 from shulian.core.errors import ShulianError
 from shulian.core.i18n import Language
-from shulian.core.security import Principal, Signer
+from shulian.core.security import Principal
 from shulian.core.worker import WorkerStatus
 from shulian.ledger.api import router as ledger_router
 from shulian.ledger.cosign import load_or_create_cosigner
@@ -54,6 +54,7 @@ from shulian.search.api import RateLimiter, router as search_router
 from shulian.search.service import SearchService
 from shulian.web import ROUTERS as PAGE_ROUTERS
 from shulian.web.render import LANG_COOKIE
+from shulian.web.session import SESSION_COOKIE, csrf_token
 from shulian.web.shell import error_page
 
 
@@ -65,7 +66,6 @@ class HealthRead(BaseModel):
 
 
 WEB = Path(__file__).parent / "web"
-SESSION_COOKIE = "shulian_session"
 access_log = logging.getLogger("shulian.access")
 DB_SLOTS = 15
 #: Every service's JSON API, mounted before the pages. Routes are matched in the order they were
@@ -140,12 +140,13 @@ def create_app(
     )
     app.state.notice_kinds = registry.notice_kinds()
     app.state.workers = []  # while serving: the background workers (see lifespan)
+    app.state.seen_sessions = SeenSessions()  # written by the sessions worker
     app.state.principal_resolver = _principal_resolver(
-        Signer(app.state.secret, "api-token"), settings
+        app.state.secret, app.state.seen_sessions, clock
     )
     i18n.load_catalogs(WEB / "i18n")
 
-    _install_middleware(app, settings, secret=app.state.secret)
+    _install_middleware(app, settings)
     _install_error_handlers(app)
 
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
@@ -169,62 +170,117 @@ def create_app(
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        # Served from our own static files: many libraries run on intranets without a CDN.
-        return get_swagger_ui_html(
-            openapi_url="/api/v1/openapi.json",
-            title="Shulian API",
-            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg",
-        )
+        # Served from our own static files (many libraries run on intranets without a CDN),
+        # started by a script file of ours rather than inline: the pages' CSP allows no inline
+        # script.
+        return HTMLResponse(SWAGGER_PAGE)
 
     return app
 
 
+SWAGGER_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Shulian API</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui" data-openapi-url="/api/v1/openapi.json"></div>
+<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/swagger-init.js"></script>
+</body>
+</html>
+"""
+
+
 def _principal_resolver(
-    tokens: Signer, settings: Settings
+    secret: str, seen: SeenSessions, clock: Callable[[], datetime]
 ) -> Callable[[Request, Session], Principal | None]:
+    """Who is calling: a bearer token (API) or the page login's cookie, each looked up with its
+    account in one read. A cookie login also gets the form token our pages send back."""
+
     def resolve(request: Request, session: Session) -> Principal | None:
+        now = clock()
         header = request.headers.get("authorization", "")
-        if header.lower().startswith("bearer "):
-            data = tokens.loads(header[7:].strip(), max_age=settings.token_max_age)
-        else:
-            data = request.session.get("auth")
-        if not isinstance(data, dict):
-            return None
-        try:
-            return accounts_service.principal_for(
-                session, str(data["k"]), int(data["i"]), int(data["v"])
+        if header[:7].lower() == "bearer ":
+            principal = accounts_service.principal_for_token(
+                session, token=header[7:].strip(), channel="api", now=now
             )
-        except (KeyError, TypeError, ValueError):
-            return None
+        else:
+            cookie = request.cookies.get(SESSION_COOKIE, "")
+            if not cookie:
+                return None
+            principal = accounts_service.principal_for_token(
+                session, token=cookie, channel="page", now=now
+            )
+            if principal is not None:
+                request.state.csrf_token = csrf_token(secret, cookie)
+        if principal is not None and principal.session_id is not None:
+            seen.note(principal.session_id, now)
+        return principal
 
     return resolve
 
 
-def _install_middleware(app: FastAPI, settings: Settings, *, secret: str) -> None:
-    app.add_middleware(LanguageAndOrigin, default_language=settings.default_language)
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(
-        SessionMiddleware,
-        secret_key=secret,
-        session_cookie=SESSION_COOKIE,
-        max_age=settings.session_max_age,
-        same_site="lax",
-        https_only=settings.secure_cookies,
+        LanguageAndOrigin,
+        default_language=settings.default_language,
+        secure_cookies=settings.secure_cookies,
     )
+    # Outermost: the client's real address and scheme behind a proxy we trust, before anything
+    # reads them (the login throttle, our origin, Secure cookies).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+
+
+#: No inline script or style anywhere (htmx's own indicator style is turned off in base.html);
+#: inline SVG (the QR card) needs nothing; WebCrypto and the camera need nothing either.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; media-src 'self' blob:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+
+
+def _origin(scheme: str, netloc: str) -> str:
+    netloc = netloc.lower()
+    default = _DEFAULT_PORTS.get(scheme, "")
+    if default and netloc.endswith(default):
+        netloc = netloc[: -len(default)]
+    return f"{scheme}://{netloc}"
+
+
+def _same_origin(scope: Scope, headers: Headers) -> bool | None:
+    """Whether a request comes from a page of ours: True (its ``Origin`` is ours, scheme
+    included), False (another site's, or ``null``), None (the browser did not say)."""
+    origin = headers.get("origin")
+    if origin is None:
+        # Browsers that withhold Origin but send Fetch Metadata still say where it came from.
+        return False if headers.get("sec-fetch-site") in ("cross-site", "same-site") else None
+    sent = urlsplit(origin.strip())
+    ours = _origin(scope.get("scheme", "http"), headers.get("host", ""))
+    return bool(sent.scheme) and _origin(sent.scheme, sent.netloc) == ours
 
 
 class LanguageAndOrigin:
-    """Every request: its language (cookie, else the library's default), a refusal of
-    cookie-authenticated writes from other sites, safe headers, and an access log line.
+    """Every request: its language (cookie, else the library's default); for a change, whether
+    it came from our own pages (another site's refused, ours marked for ``core.deps``); the
+    protective headers (CSP, no framing, ``no-store`` on all but static files, ``Secure``
+    cookies over HTTPS, ``Retry-After`` on a 429 that knows it); and an access log line.
 
     Plain ASGI rather than ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware`` runs
     the rest of the app in a task of its own and streams the response through a memory channel,
     which cost about a millisecond a request here."""
 
-    def __init__(self, app: ASGIApp, *, default_language: Language) -> None:
+    def __init__(
+        self, app: ASGIApp, *, default_language: Language, secure_cookies: bool = False
+    ) -> None:
         self.app = app
         self.default_language = default_language
+        self.secure_cookies = secure_cookies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -234,20 +290,17 @@ class LanguageAndOrigin:
         cookies = cookie_parser(headers.get("cookie", ""))
         lang = i18n.parse_language(cookies.get(LANG_COOKIE)) or self.default_language
         i18n.set_language(lang)
-        # Cookie-authenticated writes must come from our own pages (SameSite=Lax does the rest).
-        origin = headers.get("origin")
-        cross_site = (
-            bool(origin)
-            and origin != "null"
-            and urlsplit(origin or "").netloc != headers.get("host", "")
-        )
-        if scope["method"] not in SAFE_METHODS and cross_site:
-            refusal = JSONResponse(
-                {"error": "CrossOriginRequest", "detail": "Request from another site refused"},
-                status_code=403,
-            )
-            await refusal(scope, receive, send)
-            return
+        state = scope.setdefault("state", {})
+        if scope["method"] not in SAFE_METHODS and not headers.get(
+            "authorization", ""
+        ).lower().startswith("bearer "):
+            verdict = _same_origin(scope, headers)
+            if verdict is False:
+                await _refuse_cross_origin(scope, receive, send)
+                return
+            state["same_origin"] = bool(verdict)
+        static = scope["path"].startswith("/static/")
+        secure = self.secure_cookies or scope.get("scheme") == "https"
         started = time.perf_counter()
         status = 500
 
@@ -258,6 +311,20 @@ class LanguageAndOrigin:
                 out = MutableHeaders(scope=message)
                 out.setdefault("X-Content-Type-Options", "nosniff")
                 out.setdefault("Referrer-Policy", "same-origin")
+                out.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+                out.setdefault("X-Frame-Options", "DENY")
+                if not static:
+                    # Pages and answers carry names, loans, the account in the header bar.
+                    out.setdefault("Cache-Control", "no-store")
+                if status == 429 and state.get("retry_after"):
+                    out["Retry-After"] = str(state["retry_after"])
+                if secure:
+                    message["headers"] = [
+                        (k, v + b"; Secure")
+                        if k.lower() == b"set-cookie" and b"secure" not in v.lower()
+                        else (k, v)
+                        for k, v in message["headers"]
+                    ]
             await send(message)
 
         try:
@@ -272,6 +339,22 @@ class LanguageAndOrigin:
                 status,
                 (time.perf_counter() - started) * 1000,
             )
+
+
+async def _refuse_cross_origin(scope: Scope, receive: Receive, send: Send) -> None:
+    error = CrossOriginRequest()
+    refusal: Response
+    if scope["path"].startswith("/api/"):
+        refusal = JSONResponse(
+            {"error": error.code, "detail": error.detail, "message": error.localized()},
+            status_code=error.status_code,
+        )
+    else:
+        refusal = error_page(Request(scope), status=403, message=error.localized())
+    refusal.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    refusal.headers["X-Frame-Options"] = "DENY"
+    refusal.headers["Cache-Control"] = "no-store"
+    await refusal(scope, receive, send)
 
 
 def _wants_json(request: Request) -> bool:

@@ -72,6 +72,8 @@ class Principal:
     permissions: frozenset[str] = field(default_factory=frozenset)
     branch_code: str | None = None
     auth_version: int = 1
+    #: The login (page session or API token) the request came with, so logout can end it.
+    session_id: int | None = None
 
     @property
     def actor(self) -> str:
