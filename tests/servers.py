@@ -299,12 +299,25 @@ class WebhookReceiver:
 
 class OtherSite:
     """Another web site on a port of its own (so another origin: for a browser, the same site
-    as ours on 127.0.0.1, so SameSite=Lax cookies go along), serving ``pages`` by path."""
+    as ours on 127.0.0.1, so SameSite=Lax cookies go along), serving ``pages`` by path, and
+    answering a POST to a path of ``redirects`` with a 307 to its URL (the browser then posts
+    the same form there, with ``Origin: null``)."""
 
-    def __init__(self, pages: Mapping[str, str]) -> None:
+    def __init__(self, pages: Mapping[str, str], redirects: Mapping[str, str] = ()) -> None:  # type: ignore[assignment]
         site = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                target = site.redirects.get(self.path.split("?")[0])
+                if target is None:
+                    self.send_error(404)
+                    return
+                self.send_response(307)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
             def do_GET(self) -> None:
                 body = site.pages.get(self.path.split("?")[0])
                 if body is None:
@@ -321,6 +334,7 @@ class OtherSite:
                 pass
 
         self.pages = dict(pages)
+        self.redirects = dict(redirects)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)

@@ -52,7 +52,9 @@ def other_site(live_server: LiveServer) -> Iterator[OtherSite]:
             password="evil-password",
         ),
     }
-    with OtherSite(pages) as site:
+    with OtherSite(pages, redirects={"/bounce": f"{ours}/logout"}) as site:
+        # Posted to the other site first, then sent on to ours: Chromium says Origin: null.
+        site.pages["/bounce.html"] = attack_page(f"{site.url}/bounce")
         yield site
 
 
@@ -76,7 +78,7 @@ def test_another_sites_forms_are_refused_and_a_copied_cookie_dies_at_logout(
     log_in(page, kind="reader", account="R0001", password="reader-demo", next_="/me")
     expect(page.get_by_test_id("card-number")).to_have_text("R0001")
 
-    for attack in ("/prize.html", "/everywhere.html"):
+    for attack in ("/prize.html", "/everywhere.html", "/bounce.html"):
         page.goto(other_site.url + attack)
         expect(page.get_by_test_id("error-message")).to_have_text(REFUSED)
         assert page.url.startswith(live_server.url)  # the form did reach us, and was refused
