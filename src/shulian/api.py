@@ -7,14 +7,12 @@ status under ``/api``, and a page in the reader's language elsewhere.
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import anyio
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -24,10 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import cookie_parser
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from shulian import __version__, registry
@@ -41,9 +36,8 @@ from shulian.core import i18n
 from shulian.core.clock import utcnow
 from shulian.core.config import Settings
 from shulian.core.db import make_engine, make_sessionmaker
-from shulian.core.deps import SAFE_METHODS, CrossOriginRequest, NotAuthenticated, SessionDep
+from shulian.core.deps import NotAuthenticated, SessionDep
 from shulian.core.errors import ShulianError
-from shulian.core.i18n import Language
 from shulian.core.security import Principal
 from shulian.core.worker import WorkerStatus
 from shulian.ledger.api import router as ledger_router
@@ -53,7 +47,7 @@ from shulian.notify.api import router as notify_router
 from shulian.search.api import RateLimiter, router as search_router
 from shulian.search.service import SearchService
 from shulian.web import ROUTERS as PAGE_ROUTERS
-from shulian.web.render import LANG_COOKIE
+from shulian.web.protections import RequestProtections
 from shulian.web.session import SESSION_COOKIE, csrf_token
 from shulian.web.shell import error_page
 
@@ -66,7 +60,6 @@ class HealthRead(BaseModel):
 
 
 WEB = Path(__file__).parent / "web"
-access_log = logging.getLogger("shulian.access")
 DB_SLOTS = 15
 #: Every service's JSON API, mounted before the pages. Routes are matched in the order they were
 #: added, one pattern after another: search, the busiest by far, goes first (behind 200 other
@@ -226,135 +219,13 @@ def _principal_resolver(
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(
-        LanguageAndOrigin,
+        RequestProtections,
         default_language=settings.default_language,
         secure_cookies=settings.secure_cookies,
     )
     # Outermost: the client's real address and scheme behind a proxy we trust, before anything
     # reads them (the login throttle, our origin, Secure cookies).
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
-
-
-#: No inline script or style anywhere (htmx's own indicator style is turned off in base.html);
-#: inline SVG (the QR card) needs nothing; WebCrypto and the camera need nothing either.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; media-src 'self' blob:; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
-
-
-def _origin(scheme: str, netloc: str) -> str:
-    netloc = netloc.lower()
-    default = _DEFAULT_PORTS.get(scheme, "")
-    if default and netloc.endswith(default):
-        netloc = netloc[: -len(default)]
-    return f"{scheme}://{netloc}"
-
-
-def _same_origin(scope: Scope, headers: Headers) -> bool | None:
-    """Whether a request comes from a page of ours: True (its ``Origin`` is ours, scheme
-    included), False (another site's, or ``null``), None (the browser did not say)."""
-    origin = headers.get("origin")
-    if origin is None:
-        # Browsers that withhold Origin but send Fetch Metadata still say where it came from.
-        return False if headers.get("sec-fetch-site") in ("cross-site", "same-site") else None
-    sent = urlsplit(origin.strip())
-    ours = _origin(scope.get("scheme", "http"), headers.get("host", ""))
-    return bool(sent.scheme) and _origin(sent.scheme, sent.netloc) == ours
-
-
-class LanguageAndOrigin:
-    """Every request: its language (cookie, else the library's default); for a change, whether
-    it came from our own pages (another site's refused, ours marked for ``core.deps``); the
-    protective headers (CSP, no framing, ``no-store`` on all but static files, ``Secure``
-    cookies over HTTPS, ``Retry-After`` on a 429 that knows it); and an access log line.
-
-    Plain ASGI rather than ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware`` runs
-    the rest of the app in a task of its own and streams the response through a memory channel,
-    which cost about a millisecond a request here."""
-
-    def __init__(
-        self, app: ASGIApp, *, default_language: Language, secure_cookies: bool = False
-    ) -> None:
-        self.app = app
-        self.default_language = default_language
-        self.secure_cookies = secure_cookies
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        cookies = cookie_parser(headers.get("cookie", ""))
-        lang = i18n.parse_language(cookies.get(LANG_COOKIE)) or self.default_language
-        i18n.set_language(lang)
-        state = scope.setdefault("state", {})
-        if scope["method"] not in SAFE_METHODS and not headers.get(
-            "authorization", ""
-        ).lower().startswith("bearer "):
-            verdict = _same_origin(scope, headers)
-            if verdict is False:
-                await _refuse_cross_origin(scope, receive, send)
-                return
-            state["same_origin"] = bool(verdict)
-        static = scope["path"].startswith("/static/")
-        secure = self.secure_cookies or scope.get("scheme") == "https"
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_headers(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                out = MutableHeaders(scope=message)
-                out.setdefault("X-Content-Type-Options", "nosniff")
-                out.setdefault("Referrer-Policy", "same-origin")
-                out.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-                out.setdefault("X-Frame-Options", "DENY")
-                if not static:
-                    # Pages and answers carry names, loans, the account in the header bar.
-                    out.setdefault("Cache-Control", "no-store")
-                if status == 429 and state.get("retry_after"):
-                    out["Retry-After"] = str(state["retry_after"])
-                if secure:
-                    message["headers"] = [
-                        (k, v + b"; Secure")
-                        if k.lower() == b"set-cookie" and b"secure" not in v.lower()
-                        else (k, v)
-                        for k, v in message["headers"]
-                    ]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_headers)
-        finally:
-            # Path only: query strings carry searches (names, card numbers) that must not be
-            # logged.
-            access_log.info(
-                "%s %s %d %.1fms",
-                scope["method"],
-                scope["path"],
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
-
-
-async def _refuse_cross_origin(scope: Scope, receive: Receive, send: Send) -> None:
-    error = CrossOriginRequest()
-    refusal: Response
-    if scope["path"].startswith("/api/"):
-        refusal = JSONResponse(
-            {"error": error.code, "detail": error.detail, "message": error.localized()},
-            status_code=error.status_code,
-        )
-    else:
-        refusal = error_page(Request(scope), status=403, message=error.localized())
-    refusal.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    refusal.headers["X-Frame-Options"] = "DENY"
-    refusal.headers["Cache-Control"] = "no-store"
-    await refusal(scope, receive, send)
 
 
 def _wants_json(request: Request) -> bool:

@@ -102,7 +102,7 @@ async def get_now(request: Request) -> datetime:
 
 
 def signer(purpose: str) -> Callable[[Request], Signer]:
-    """A dependency giving the ``Signer`` for one purpose (``api-token``, ``reader-qr``)."""
+    """A dependency giving the ``Signer`` for one purpose (``reader-qr``)."""
 
     def _signer(request: Request) -> Signer:
         return Signer(request.app.state.secret, purpose)

@@ -1,4 +1,7 @@
-"""Passwords (Argon2id) and signed, expiring tokens (cookies, API bearer tokens, QR codes)."""
+"""Passwords (Argon2id), signed expiring tokens (reader QR codes) and keyed digests.
+
+Page logins and API tokens are not signed tokens: they are random secrets looked up in the
+accounts' ``login_sessions``, so that they can be ended before they expire."""
 
 from __future__ import annotations
 
