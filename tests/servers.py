@@ -7,7 +7,9 @@ MQTT next), all on free local ports:
 - an asyncio server of ours (SIP2) in a background event loop (:class:`LoopServer`);
 - peers our servers talk to: an SMTP server that keeps what it receives (:class:`Inbox`, with
   STARTTLS and login) and an HTTP server that keeps the webhooks posted to it
-  (:class:`WebhookReceiver`).
+  (:class:`WebhookReceiver`);
+- another site a browser visits (:class:`OtherSite`): pages served from another origin, such
+  as one that posts a form to ours.
 """
 
 from __future__ import annotations
@@ -286,6 +288,58 @@ class WebhookReceiver:
         self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     def __enter__(self) -> WebhookReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(5)
+
+
+class OtherSite:
+    """Another web site on a port of its own (so another origin: for a browser, the same site
+    as ours on 127.0.0.1, so SameSite=Lax cookies go along), serving ``pages`` by path, and
+    answering a POST to a path of ``redirects`` with a 307 to its URL (the browser then posts
+    the same form there, with ``Origin: null``)."""
+
+    def __init__(self, pages: Mapping[str, str], redirects: Mapping[str, str] = ()) -> None:  # type: ignore[assignment]
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                target = site.redirects.get(self.path.split("?")[0])
+                if target is None:
+                    self.send_error(404)
+                    return
+                self.send_response(307)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_GET(self) -> None:
+                body = site.pages.get(self.path.split("?")[0])
+                if body is None:
+                    self.send_error(404)
+                    return
+                data = body.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.pages = dict(pages)
+        self.redirects = dict(redirects)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+
+    def __enter__(self) -> OtherSite:
         self._thread.start()
         return self
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from shulian.accounts.worker import SessionWorker
 from shulian.circulation import notices as circulation_notices
 from shulian.circulation.worker import CirculationWorker
 from shulian.core.config import Settings
@@ -36,7 +37,8 @@ class Resources:
     factory: sessionmaker[Session]
     read_factory: sessionmaker[Session]
     clock: Callable[[], datetime]
-    state: Any  # the application's state: secret, ledger signer, search service, notice kinds
+    state: Any  # the application's state: secret, ledger signer, search service, notice kinds,
+    # the sessions seen since the last write
 
 
 def workers(res: Resources) -> list[Worker]:
@@ -69,6 +71,15 @@ def workers(res: Resources) -> list[Worker]:
                 clock=res.clock,
                 language=s.default_language,
                 read_factory=res.read_factory,
+            ),
+        ),
+        (
+            s.session_worker,
+            lambda: SessionWorker(
+                res.factory,
+                seen=state.seen_sessions,
+                clock=res.clock,
+                failure_window=timedelta(seconds=s.login_window_seconds),
             ),
         ),
     ]

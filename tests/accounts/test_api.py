@@ -50,6 +50,8 @@ class TestToken:
         ok = client.post("/api/v1/auth/token", json={**body, "password": PASSWORD})
         assert ok.status_code == 429
         assert ok.json()["error"] == "TooManyLoginAttempts"
+        # The wait, in seconds, for programs (a quarter of an hour from the first failure).
+        assert 890 <= int(ok.headers["retry-after"]) <= 900
 
     def test_forged_token_is_not_a_login(self, client: TestClient) -> None:
         r = client.get("/api/v1/me", headers={"Authorization": "Bearer eyJrIjoic3RhZmYifQ.x.y"})
@@ -218,3 +220,90 @@ class TestPasswordChange:
             ).status_code
             == 200
         )
+
+
+class TestTokensAreLoginSessions:
+    """API tokens are kept server-side like page logins: they end when revoked."""
+
+    def test_a_token_stops_working_once_logged_out(
+        self, session: Session, client: TestClient
+    ) -> None:
+        make_network(session)
+        make_reader(session, card="RT1")
+        headers = bearer(client, "reader", "RT1")
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+        assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+        gone = client.get("/api/v1/me", headers=headers)
+        assert gone.status_code == 401 and gone.json()["error"] == "NotAuthenticated"
+
+    def test_logout_everywhere_ends_every_token(self, session: Session, client: TestClient) -> None:
+        make_network(session)
+        make_reader(session, card="RT2")
+        phone, kiosk_app = bearer(client, "reader", "RT2"), bearer(client, "reader", "RT2")
+        assert client.post("/api/v1/auth/logout-everywhere", headers=phone).status_code == 204
+        for headers in (phone, kiosk_app):
+            assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+    def test_a_reader_sees_their_logins_and_ends_one(
+        self, session: Session, client: TestClient
+    ) -> None:
+        make_network(session)
+        make_reader(session, card="RT3")
+        make_reader(session, card="RT4")
+        app = {"User-Agent": "LibraryApp/2.1 (okhttp)"}
+        old = bearer(client, "reader", "RT3")
+        current = {**bearer(client, "reader", "RT3"), **app}
+        listed = client.get("/api/v1/me/sessions", headers=current).json()
+        assert [s["current"] for s in listed] == [True, False]
+        assert listed[0]["channel"] == "api" and listed[0]["client_address"] == "testclient"
+        assert {"created_at", "last_seen_at", "expires_at", "user_agent"} <= set(listed[0])
+        r = client.delete(f"/api/v1/me/sessions/{listed[1]['id']}", headers=current)
+        assert r.status_code == 204
+        assert client.get("/api/v1/me", headers=old).status_code == 401
+        assert client.get("/api/v1/me", headers=current).status_code == 200
+        # Another reader's login is not theirs to end, nor to learn about.
+        theirs = client.get("/api/v1/me/sessions", headers=bearer(client, "reader", "RT4"))
+        r = client.delete(f"/api/v1/me/sessions/{theirs.json()[0]['id']}", headers=current)
+        assert r.status_code == 404 and r.json()["error"] == "LoginSessionNotFound"
+
+
+class TestStaffSessionsAPI:
+    def test_an_administrator_disables_an_account_and_its_tokens_stop(
+        self, session: Session, client: TestClient
+    ) -> None:
+        make_network(session)
+        make_staff(session, roles=["admin"], username="root")
+        desk = make_staff(session, roles=["circulation"], username="desk5")
+        admin, desk_token = bearer(client, "staff", "root"), bearer(client, "staff", "desk5")
+        refused = client.patch(f"/api/v1/staff/{desk.id}", headers=desk_token, json={"active": 0})
+        assert refused.status_code == 403
+        r = client.patch(f"/api/v1/staff/{desk.id}", headers=admin, json={"active": False})
+        assert r.status_code == 200 and r.json()["active"] is False
+        assert client.get("/api/v1/me", headers=desk_token).status_code == 401
+        again = client.post(
+            "/api/v1/auth/token", json={"kind": "staff", "account": "desk5", "password": PASSWORD}
+        )
+        assert again.status_code == 401
+        me = client.get("/api/v1/me", headers=admin).json()
+        own = client.patch(f"/api/v1/staff/{me['id']}", headers=admin, json={"active": False})
+        assert own.status_code == 409 and own.json()["error"] == "CannotDisableOwnAccount"
+
+    def test_a_manager_lists_and_ends_a_staff_members_logins(
+        self, session: Session, client: TestClient
+    ) -> None:
+        make_network(session)
+        make_staff(session, roles=["admin"], username="root")
+        desk = make_staff(session, roles=["circulation"], username="desk6")
+        admin = bearer(client, "staff", "root")
+        first, second = bearer(client, "staff", "desk6"), bearer(client, "staff", "desk6")
+        listed = client.get(f"/api/v1/staff/{desk.id}/sessions", headers=admin).json()
+        assert len(listed) == 2 and not any(s["current"] for s in listed)
+        one = client.delete(f"/api/v1/staff/{desk.id}/sessions/{listed[1]['id']}", headers=admin)
+        assert one.status_code == 204
+        assert client.get("/api/v1/me", headers=first).status_code == 401
+        assert client.get("/api/v1/me", headers=second).status_code == 200
+        assert client.delete(f"/api/v1/staff/{desk.id}/sessions", headers=admin).status_code == 204
+        assert client.get("/api/v1/me", headers=second).status_code == 401
+        assert client.get(f"/api/v1/staff/{desk.id}/sessions", headers=admin).json() == []
+        nobody = client.get("/api/v1/staff/999999/sessions", headers=admin)
+        assert nobody.status_code == 404 and nobody.json()["error"] == "StaffNotFound"

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from shulian.accounts import service as accounts_service
 from shulian.backup import errors
 from shulian.backup.archive import Manifest
 from shulian.backup.dump import create_backup
@@ -320,6 +322,30 @@ def test_a_row_postgresql_refuses_rolls_the_whole_restore_back(
 
 
 class TestArchive:
+    def test_logins_stay_out_of_the_archive(
+        self, library: Library, tmp_path: Path, empty_db_url: str, engines: Callable[[str], Engine]
+    ) -> None:
+        # A backup restored later must not bring back a login ended since (a stolen cookie).
+        with session_scope(library.factory) as s:
+            opened = accounts_service.open_session(
+                s,
+                kind="reader",
+                account_id=library.readers[0],
+                channel="page",
+                now=NOW,
+                lifetime=timedelta(hours=8),
+            )
+        manifest = _backup(library, tmp_path / "b.tar")
+        assert "login_sessions" not in {t.name for t in manifest.tables}
+        assert "readers" in {t.name for t in manifest.tables}
+        restored = _open(empty_db_url, tmp_path / "restored", engines, build=False)
+        _restore(empty_db_url, tmp_path / "restored", tmp_path / "b.tar", engines)
+        with session_scope(restored.factory) as s:
+            found = accounts_service.principal_for_token(
+                s, token=opened.token, channel="page", now=NOW
+            )
+            assert found is None and s.get(accounts_service.Reader, library.readers[0])
+
     def test_is_owner_only_and_carries_the_keys_not_the_search_index(
         self, library: Library, tmp_path: Path, empty_db_url: str, engines: Callable[[str], Engine]
     ) -> None:
@@ -547,6 +573,11 @@ def test_an_older_archive_is_restored_then_migrated(
             "role_permissions": lambda rows, columns: (
                 [r for r in rows if "notify.outbox.read" not in r],
                 columns,
+            ),
+            # Before e8b9bbb32ff0 a failed login had one key (the account's or the address's).
+            "login_failures": lambda rows, columns: (
+                [],
+                [["id", "int"], ["key", "str"], ["failed_at", "datetime"]],
             ),
         },
     )

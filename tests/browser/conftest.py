@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from tests.servers import free_port, http_ready, running, server_env, shulian_command
 
@@ -106,12 +106,29 @@ def artifacts() -> Path:
 
 OpenPage = Callable[[dict[str, int]], Page]
 
+# Reports every Content-Security-Policy violation of a page (an inline script or style, a
+# handler, eval, a resource from elsewhere) to the test; installed before any page script runs.
+REPORT_CSP = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__shulianCsp(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} ` +
+    `at ${e.sourceFile || document.location.pathname}:${e.lineNumber}`);
+});
+"""
+
+
+def watch_csp(context: BrowserContext, violations: list[str]) -> None:
+    """Collect the CSP violations of every page of ``context`` into ``violations``."""
+    context.expose_function("__shulianCsp", lambda report: violations.append(report))
+    context.add_init_script(REPORT_CSP)
+
 
 @pytest.fixture
 def open_page(browser: Browser, live_server: LiveServer) -> Iterator[OpenPage]:
     """A fresh browser context (no cookies: default language, logged out) at a given viewport;
-    narrower than 720 px it behaves as a phone (touch, the page's meta viewport honoured)."""
+    narrower than 720 px it behaves as a phone (touch, the page's meta viewport honoured).
+    Every test using it also checks that no page broke the Content-Security-Policy."""
     contexts = []
+    violations: list[str] = []
 
     def make(viewport: dict[str, int]) -> Page:
         phone = viewport["width"] < 720
@@ -119,9 +136,11 @@ def open_page(browser: Browser, live_server: LiveServer) -> Iterator[OpenPage]:
             base_url=live_server.url, viewport=viewport, is_mobile=phone, has_touch=phone
         )
         context.set_default_timeout(10_000)
+        watch_csp(context, violations)
         contexts.append(context)
         return context.new_page()
 
     yield make
     for context in contexts:
         context.close()
+    assert violations == [], f"Content-Security-Policy violations: {violations}"

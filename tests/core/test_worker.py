@@ -105,8 +105,9 @@ def test_healthz_reports_each_worker_and_a_stuck_consumer(
             assert time.monotonic() < deadline, body
             time.sleep(0.1)
         assert body["status"] == "ok"
-        assert set(body["workers"]) == {"ledger", "circulation", "notify"}
+        assert set(body["workers"]) == {"ledger", "circulation", "notify", "sessions"}
         assert body["workers"]["circulation"]["lag"] is None
+        assert body["workers"]["sessions"]["running"] is True
         assert body["workers"]["notify"]["lag"] == 0
 
         # The ledger's tables are gone: the consumer is stuck, and says so.

@@ -1,4 +1,9 @@
-"""HTTP API of accounts: tokens, the current account, readers, staff and roles."""
+"""HTTP API of accounts: tokens and logins, the current account, readers, staff and roles.
+
+Bearer tokens are login sessions kept server-side like the pages' (``login_sessions``): a
+token is a random secret looked up on each call, so logging out, "log out everywhere", a
+password change or a disabled account ends it at once, and its owner sees it among their logins.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,10 @@ import segno
 from fastapi import APIRouter, Depends, Request, status
 
 from shulian.accounts import service
-from shulian.accounts.errors import InvalidCredentials
+from shulian.accounts.errors import InvalidCredentials, TooManyLoginAttempts
 from shulian.accounts.schemas import (
     LoginRequest,
+    LoginSessionRead,
     MeRead,
     PasswordChange,
     ReaderCreate,
@@ -22,6 +28,7 @@ from shulian.accounts.schemas import (
     ReaderUpdate,
     StaffCreate,
     StaffRead,
+    StaffUpdate,
     TokenRead,
 )
 from shulian.core.deps import (
@@ -33,16 +40,21 @@ from shulian.core.deps import (
     require,
     signer,
 )
-from shulian.core.security import Principal, Signer
+from shulian.core.security import Principal, PrincipalKind, Signer
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
-TokenSigner = Annotated[Signer, Depends(signer("api-token"))]
 QRSigner = Annotated[Signer, Depends(signer("reader-qr"))]
 
 
 def client_address(request: Request) -> str:
+    """The caller's address: the connection's, or behind a trusted proxy the one it forwarded
+    (``SHULIAN_TRUSTED_PROXIES``)."""
     return request.client.host if request.client else "unknown"
+
+
+def user_agent(request: Request) -> str:
+    return request.headers.get("user-agent", "")
 
 
 @router.post("/auth/token", response_model=TokenRead)
@@ -52,18 +64,58 @@ def issue_token(
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
-    tokens: TokenSigner,
 ) -> TokenRead:
-    """Log in (staff by username, readers by card number) and get a bearer token."""
-    kind, account_id, version = login(session, body, request=request, settings=settings, now=now)
-    token = tokens.dumps({"k": kind, "i": account_id, "v": version})
-    return TokenRead(access_token=token, expires_in=settings.token_max_age)
+    """Log in (staff by username, readers by card number) and get a bearer token. A refusal
+    by the login throttle (429) says in ``Retry-After`` how many seconds to wait."""
+    kind, account_id = login(session, body, request=request, settings=settings, now=now)
+    opened = service.open_session(
+        session,
+        kind=kind,
+        account_id=account_id,
+        channel="api",
+        now=now,
+        lifetime=timedelta(seconds=settings.token_max_age),
+        client=client_address(request),
+        user_agent=user_agent(request),
+    )
+    return TokenRead(access_token=opened.token, expires_in=settings.token_max_age)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def log_out(principal: CurrentPrincipal, session: SessionDep, now: NowDep) -> None:
+    """End the login this request came with (the bearer token, or the page's cookie)."""
+    if principal.session_id is not None:
+        service.end_session(session, session_id=principal.session_id, now=now)
+
+
+@router.post("/auth/logout-everywhere", status_code=status.HTTP_204_NO_CONTENT)
+def log_out_everywhere(principal: CurrentPrincipal, session: SessionDep, now: NowDep) -> None:
+    """End every login and API token of your account, this one included."""
+    service.log_out_everywhere(session, principal=principal, now=now)
+
+
+@router.get("/me/sessions", response_model=list[LoginSessionRead])
+def my_sessions(
+    principal: CurrentPrincipal, session: SessionDep, now: NowDep
+) -> list[LoginSessionRead]:
+    """Your live logins and API tokens: when and where they started, when last used."""
+    return service.list_sessions(
+        session, kind=principal.kind, account_id=principal.id, now=now, current=principal.session_id
+    )
+
+
+@router.delete("/me/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+def end_my_session(
+    session_id: int, principal: CurrentPrincipal, session: SessionDep, now: NowDep
+) -> None:
+    """End one of your logins (a phone left logged in somewhere)."""
+    service.revoke_own_session(session, principal=principal, session_id=session_id, now=now)
 
 
 def login(
     session: SessionDep, body: LoginRequest, *, request: Request, settings: SettingsDep, now: NowDep
-) -> tuple[str, int, int]:
-    """Shared by the token endpoint and the login page: (kind, account id, auth version)."""
+) -> tuple[PrincipalKind, int]:
+    """Shared by the token endpoint and the login page: (kind, account id)."""
     common = {
         "password": body.password,
         "client": client_address(request),
@@ -75,12 +127,15 @@ def login(
     try:
         if body.kind == "staff":
             staff = service.authenticate_staff(session, username=body.account, **common)
-            return "staff", staff.id, staff.auth_version
+            return "staff", staff.id
         reader = service.authenticate_reader(session, card_number=body.account, **common)
-        return "reader", reader.id, reader.auth_version
+        return "reader", reader.id
     except InvalidCredentials:
         # The failed attempt must count although the request fails: keep it, then refuse.
         session.commit()
+        raise
+    except TooManyLoginAttempts as exc:
+        request.state.retry_after = exc.retry_after  # sent as Retry-After by the middleware
         raise
 
 
@@ -196,6 +251,59 @@ def create_staff(
 ) -> StaffRead:
     staff = service.create_staff(session, data=body, actor=principal.actor, now=now)
     return service.staff_read(session, staff)
+
+
+@router.patch("/staff/{staff_id}", response_model=StaffRead)
+def update_staff(
+    staff_id: int,
+    body: StaffUpdate,
+    session: SessionDep,
+    now: NowDep,
+    principal: Annotated[Principal, require("accounts.staff.manage")],
+) -> StaffRead:
+    """Disable (``{"active": false}``) or enable a staff account; disabling ends all its logins
+    and API tokens at once."""
+    staff = service.set_staff_active(
+        session, staff_id=staff_id, active=body.active, actor=principal.actor, now=now
+    )
+    return service.staff_read(session, staff)
+
+
+@router.get(
+    "/staff/{staff_id}/sessions",
+    response_model=list[LoginSessionRead],
+    dependencies=[require("accounts.staff.manage")],
+)
+def staff_sessions(staff_id: int, session: SessionDep, now: NowDep) -> list[LoginSessionRead]:
+    """A staff member's live logins and API tokens."""
+    service.get_staff(session, staff_id)
+    return service.staff_sessions(session, staff_id=staff_id, now=now)
+
+
+@router.delete("/staff/{staff_id}/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+def end_staff_session(
+    staff_id: int,
+    session_id: int,
+    session: SessionDep,
+    now: NowDep,
+    principal: Annotated[Principal, require("accounts.staff.manage")],
+) -> None:
+    """End one login of a staff member."""
+    service.revoke_staff_session(
+        session, staff_id=staff_id, session_id=session_id, actor=principal.actor, now=now
+    )
+
+
+@router.delete("/staff/{staff_id}/sessions", status_code=status.HTTP_204_NO_CONTENT)
+def end_all_staff_sessions(
+    staff_id: int,
+    session: SessionDep,
+    now: NowDep,
+    principal: Annotated[Principal, require("accounts.staff.manage")],
+) -> None:
+    """End every login and API token of a staff member."""
+    service.get_staff(session, staff_id)
+    service.revoke_all_staff_sessions(session, staff_id=staff_id, actor=principal.actor, now=now)
 
 
 @router.get("/roles", dependencies=[require("accounts.staff.manage")])

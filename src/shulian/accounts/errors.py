@@ -13,8 +13,32 @@ class InvalidCredentials(Unauthorized):
 
 
 class TooManyLoginAttempts(TooManyRequests):
-    def __init__(self, minutes: int) -> None:
-        super().__init__("Too many failed logins; try again in {minutes} minutes", minutes=minutes)
+    """Held back by the login throttle; ``retry_after`` is the wait in seconds (the API sends
+    it as ``Retry-After``)."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = max(1, retry_after)
+        if self.retry_after < 60:
+            super().__init__(
+                "Too many failed logins; try again in {seconds} seconds", seconds=self.retry_after
+            )
+        else:
+            minutes = -(-self.retry_after // 60)
+            super().__init__(
+                "Too many failed logins; try again in {minutes} minutes", minutes=minutes
+            )
+
+
+class LoginSessionNotFound(NotFound):
+    def __init__(self, session_id: int) -> None:
+        super().__init__("No login {ref} is open for this account", ref=f"#{session_id}")
+
+
+class CannotDisableOwnAccount(Conflict):
+    """Nobody disables their own staff account: an administrator could lock everyone out."""
+
+    def __init__(self) -> None:
+        super().__init__("You cannot disable your own account; ask another administrator")
 
 
 class ReaderNotFound(NotFound):

@@ -1,10 +1,10 @@
-"""Tables of readers, staff, roles and login throttling."""
+"""Tables of readers, staff, roles, login sessions and login throttling."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shulian.accounts.types import ReaderStatus
@@ -78,11 +78,45 @@ class StaffRole(Base):
     role_code: Mapped[str] = mapped_column(ForeignKey("roles.code"), primary_key=True)
 
 
+class LoginSession(Base):
+    """A login: a page session (its id in the cookie) or an API bearer token.
+
+    The cookie or token holds a random secret; the table keeps only its SHA-256, so a copy of
+    the table logs nobody in. A session is good until ``expires_at`` unless ``revoked_at`` is
+    set (logout, "log out everywhere", a password change, the account disabled). The client
+    address and browser are shown to the account's owner ("where and when") and are deleted
+    with the row once it has expired.
+    """
+
+    __tablename__ = "login_sessions"
+    __table_args__ = (
+        CheckConstraint("(staff_id IS NULL) <> (reader_id IS NULL)", name="one_account"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(8))  # "page" (cookie) or "api" (bearer token)
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True
+    )
+    reader_id: Mapped[int | None] = mapped_column(
+        ForeignKey("readers.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    client_address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
 class LoginFailure(Base):
-    """A failed login, keyed by a keyed digest of the account name or the client address."""
+    """A failed login (or SIP2 patron password): keyed digests of the account and of the
+    client address (or kiosk), never the names themselves."""
 
     __tablename__ = "login_failures"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), index=True)
+    account_key: Mapped[str] = mapped_column(String(64), index=True)
+    client_key: Mapped[str] = mapped_column(String(64), index=True)
     failed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

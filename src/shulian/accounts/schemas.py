@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
@@ -130,3 +130,22 @@ class ReaderQRResolve(BaseModel):
 class PasswordChange(BaseModel):
     current_password: str = Field(min_length=1, max_length=128)
     new_password: str = Field(min_length=6, max_length=128)
+
+
+class StaffUpdate(BaseModel):
+    """What an administrator changes on a staff account: disabling one ends all its logins."""
+
+    active: bool
+
+
+class LoginSessionRead(BaseModel):
+    """One live login of an account, as its owner (or a staff manager) sees it."""
+
+    id: int
+    channel: Literal["page", "api"] = Field(description="A page login (cookie) or an API token")
+    created_at: datetime
+    last_seen_at: datetime = Field(description="To within a minute or so")
+    expires_at: datetime
+    client_address: str = Field(description="The address it logged in from")
+    user_agent: str = Field(description="The browser or program it logged in with")
+    current: bool = Field(description="The login this request came with")

@@ -28,7 +28,10 @@ from shulian.backup.errors import NotAShulianDatabase
 Progress = Callable[[str, int, int], None]
 """Called with (table, rows written so far, rows in the table)."""
 
-SKIPPED = frozenset({"alembic_version"})
+#: Not in an archive: the schema's revision (the manifest says it), and the login sessions: a
+#: backup restored later must not bring back a login that was ended since (a stolen cookie,
+#: a disabled colleague's token). After a restore everyone logs in again.
+SKIPPED = frozenset({"alembic_version", "login_sessions"})
 
 
 @contextmanager

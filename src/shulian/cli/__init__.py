@@ -84,7 +84,9 @@ def serve(
         "factory": True,
         "host": host,
         "port": port,
-        "proxy_headers": True,
+        # The app itself believes X-Forwarded-* from SHULIAN_TRUSTED_PROXIES only (api.py);
+        # uvicorn's own handling (trusting 127.0.0.1) would apply before it.
+        "proxy_headers": False,
         "server_header": False,
         "access_log": False,
         "log_config": log_config,

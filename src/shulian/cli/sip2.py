@@ -67,6 +67,9 @@ def sip2_serve(
             require_patron_password=require_patron_password,
             idle_timeout=idle_timeout,
             workers=workers,
+            throttle_secret=settings.secret(),
+            patron_max_failures=settings.login_max_failures,
+            patron_failure_window=float(settings.login_window_seconds),
         )
         context = make_ssl_context(str(tls_cert), str(tls_key)) if tls_cert and tls_key else None
         server = Sip2Server(

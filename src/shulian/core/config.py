@@ -7,6 +7,7 @@ to ``create_app(settings)`` or the CLI.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 
@@ -96,8 +97,41 @@ class Settings(BaseSettings):
     notice_webhook_secret: SecretStr | None = Field(
         default=None, description="Signs each webhook body (HMAC-SHA256)."
     )
-    secure_cookies: bool = False
+    session_worker: bool = Field(
+        default=True,
+        description="Record when each login was last used and delete expired ones (every 30 s "
+        "and every 10 minutes) in the serving process.",
+    )
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Addresses or networks (comma-separated; '*' for any) of the reverse proxies "
+        "whose X-Forwarded-For and X-Forwarded-Proto are believed: the client's address "
+        "(login throttle, rate limits) and whether it came over HTTPS (Secure cookies, our "
+        "origin); empty: believe no one.",
+    )
+    secure_cookies: bool = Field(
+        default=False,
+        description="Mark cookies Secure even on requests that did not arrive over HTTPS.",
+    )
     sql_echo: bool = False
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        entries = []
+        for entry in filter(None, (v.strip() for v in value.split(","))):
+            if entry == "*":
+                entries.append(entry)
+                continue
+            try:
+                network = ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (such as 10.0.0.0/8)"
+                ) from None
+            # uvicorn's matcher takes a network only in its exact form (10.0.0.0/8).
+            entries.append(str(network) if "/" in entry else entry)
+        return ",".join(entries)
 
     @field_validator("database_url")
     @classmethod

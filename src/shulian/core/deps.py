@@ -5,11 +5,19 @@ The kernel does not know how a principal is found (that is the accounts service'
 app registers a resolver on ``app.state.principal_resolver`` and these dependencies call it.
 Every route declares who may call it: a ``require(...)`` permission, ``CurrentReader`` (a reader,
 for their own data only), ``StaffUser`` (any staff member) or nothing (public).
+
+A change (any method but GET, HEAD, OPTIONS) made with a page login's cookie must come from our
+own pages: the middleware refuses a request whose ``Origin`` is another site's and marks one
+whose ``Origin`` is ours (``request.state.same_origin``); when the browser sent no ``Origin`` at
+all, the request must carry the login's form token (``X-CSRF-Token`` header or ``csrf_token``
+form field), which the resolver puts in ``request.state.csrf_token`` for a cookie login. Bearer
+tokens are not sent by browsers on their own, so API calls with one need neither.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hmac
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -24,6 +32,8 @@ from shulian.core.errors import Forbidden, Unauthorized
 from shulian.core.security import Principal, Signer
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
 
 
 class NotAuthenticated(Unauthorized):
@@ -39,6 +49,16 @@ class PermissionDenied(Forbidden):
 class ReadersOnly(Forbidden):
     def __init__(self) -> None:
         super().__init__("Only a reader can do this, for their own account")
+
+
+class CrossOriginRequest(Forbidden):
+    """A change that did not come from this library's own pages (a form on another site)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This request did not come from this library's own pages and was refused; "
+            "reload the page and try again"
+        )
 
 
 class StaffOnly(Forbidden):
@@ -82,7 +102,7 @@ async def get_now(request: Request) -> datetime:
 
 
 def signer(purpose: str) -> Callable[[Request], Signer]:
-    """A dependency giving the ``Signer`` for one purpose (``api-token``, ``reader-qr``)."""
+    """A dependency giving the ``Signer`` for one purpose (``reader-qr``)."""
 
     def _signer(request: Request) -> Signer:
         return Signer(request.app.state.secret, purpose)
@@ -95,14 +115,32 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-def get_optional_principal(request: Request, session: SessionDep) -> Principal | None:
+async def get_optional_principal(request: Request, session: SessionDep) -> Principal | None:
     if not hasattr(request.state, "principal"):
         resolver: Callable[[Request, Session], Principal | None] = (
             request.app.state.principal_resolver
         )
-        request.state.principal = resolver(request, session)
-    principal: Principal | None = request.state.principal
-    return principal
+        principal = await run_in_threadpool(resolver, request, session)
+        if principal is not None and request.method not in SAFE_METHODS:
+            await _check_from_our_pages(request)
+        request.state.principal = principal
+    found: Principal | None = request.state.principal
+    return found
+
+
+async def _check_from_our_pages(request: Request) -> None:
+    """Raises CrossOriginRequest for a cookie login's change that neither came with our own
+    ``Origin`` nor brought the login's form token."""
+    expected: str | None = getattr(request.state, "csrf_token", None)
+    if expected is None or getattr(request.state, "same_origin", False):
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        # Already parsed (and kept) when the endpoint takes form fields; parsed here otherwise.
+        value = (await request.form()).get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if sent is None or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise CrossOriginRequest()
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]

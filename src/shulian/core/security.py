@@ -1,4 +1,7 @@
-"""Passwords (Argon2id) and signed, expiring tokens (cookies, API bearer tokens, QR codes)."""
+"""Passwords (Argon2id), signed expiring tokens (reader QR codes) and keyed digests.
+
+Page logins and API tokens are not signed tokens: they are random secrets looked up in the
+accounts' ``login_sessions``, so that they can be ended before they expire."""
 
 from __future__ import annotations
 
@@ -72,6 +75,8 @@ class Principal:
     permissions: frozenset[str] = field(default_factory=frozenset)
     branch_code: str | None = None
     auth_version: int = 1
+    #: The login (page session or API token) the request came with, so logout can end it.
+    session_id: int | None = None
 
     @property
     def actor(self) -> str:

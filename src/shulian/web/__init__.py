@@ -16,7 +16,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from shulian.web import shell
-from shulian.web.accounts import pages as accounts_pages, staff as accounts_staff
+from shulian.web.accounts import (
+    pages as accounts_pages,
+    staff as accounts_staff,
+    staff_accounts as accounts_staff_accounts,
+)
 from shulian.web.catalog import pages as catalog_pages, staff as catalog_staff
 from shulian.web.circulation import (
     desk as circulation_desk,
@@ -35,6 +39,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     consortium_pages.router,
     accounts_pages.router,
     accounts_staff.router,
+    accounts_staff_accounts.router,
     catalog_pages.router,
     catalog_staff.router,
     circulation_pages.router,

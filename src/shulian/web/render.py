@@ -9,8 +9,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from shulian.core import i18n
+from shulian.core.deps import CSRF_FIELD
 from shulian.core.i18n import LANGUAGES
 
 LANG_COOKIE = "shulian_lang"
@@ -38,6 +40,9 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     lang = i18n.current_language()
+    # A page login's form token (see ``web.session``): every form that posts carries it, htmx
+    # sends it as a header.
+    token: str = getattr(request.state, "csrf_token", "")
     ctx: dict[str, Any] = {
         "request": request,
         "lang": lang,
@@ -45,6 +50,12 @@ def render(
         "principal": getattr(request.state, "principal", None),
         "path": request.url.path,
         "localized": lambda zh, en: zh if lang == "zh-CN" else en,
+        "csrf_token": token,
+        "csrf_field": (
+            Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, token)
+            if token
+            else ""
+        ),
     }
     ctx.update(context or {})
     html = environment().get_template(template).render(ctx)

@@ -111,7 +111,9 @@ def _ticking() -> Callable[[], datetime]:
     return lambda: NOW + timedelta(seconds=next(counter))
 
 
-TEST_CONFIG = Sip2Config(idle_timeout=5.0, write_timeout=2.0, workers=4)
+TEST_CONFIG = Sip2Config(
+    idle_timeout=5.0, write_timeout=2.0, workers=4, throttle_secret="sip2-test-secret"
+)
 
 
 @pytest.fixture(scope="module")

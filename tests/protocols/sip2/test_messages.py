@@ -103,6 +103,38 @@ class TestPatron:
         out = checkout(use(client, patron, "wrong-one"), patron.barcodes[0])
         assert out["fixed"]["Ok"] == "0" and first(out, "AF") == "借书证号或密码错误"
 
+    def test_wrong_passwords_hold_the_card_back_at_that_kiosk_only(
+        self, sip2_server: RunningServer, sip2_factory: sessionmaker[Session], patron: Patron
+    ) -> None:
+        # Patron passwords share the web logins' throttle, the kiosk standing for the address.
+        here = logged_in(sip2_server, add_kiosk(sip2_factory))
+        use(here, patron, "wrong-one")
+        for _ in range(4):
+            status = here.sip_patron_status_response(
+                here.get_response(here.sip_patron_status_request())
+            )
+            assert first(status, "CQ") == "N" and first(status, "AF") == ""
+        # The fifth goes through a checkout, which a wrong password refuses: it counts too.
+        out = checkout(here, patron.barcodes[0])
+        assert out["fixed"]["Ok"] == "0" and first(out, "AF") == "借书证号或密码错误"
+        use(here, patron, PASSWORD)
+        status = here.sip_patron_status_response(
+            here.get_response(here.sip_patron_status_request())
+        )
+        assert first(status, "BL") == "Y" and first(status, "CQ") == "N"
+        assert first(status, "AF").startswith("登录失败次数过多，请 ")
+        out = checkout(here, patron.barcodes[0])
+        assert out["fixed"]["Ok"] == "0" and first(out, "AF").startswith("登录失败次数过多")
+        here.disconnect()
+        # The same card with its password at another kiosk: no wait at all.
+        there = use(logged_in(sip2_server, add_kiosk(sip2_factory)), patron, PASSWORD)
+        status = there.sip_patron_status_response(
+            there.get_response(there.sip_patron_status_request())
+        )
+        assert first(status, "CQ") == "Y"
+        assert checkout(there, patron.barcodes[0])["fixed"]["Ok"] == "1"
+        there.disconnect()
+
     def test_unknown_card(self, client: Sip2) -> None:
         client.patron, client.patronpwd = "NOSUCHCARD", ""
         resp = client.sip_patron_status_response(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from tests.factories.accounts import make_reader, make_staff
 from tests.factories.consortium import make_network
-from tests.web.helpers import post_login
+from tests.web.helpers import post_login, shown
 
 
 class TestLogin:
@@ -46,6 +46,18 @@ class TestLogin:
             messages.append(re.search(r'data-testid="login-error">([^<]+)<', r.text).group(1))  # type: ignore[attr-defined, union-attr]
         assert messages == ["账号或密码错误", "账号或密码错误"]
 
+    def test_a_throttled_login_says_how_long_to_wait(
+        self, session: Session, client: TestClient
+    ) -> None:
+        make_network(session)
+        make_reader(session, card="PG3")
+        for _ in range(5):
+            assert post_login(client, "reader", "PG3", password="wrong").status_code == 401  # type: ignore[attr-defined]
+        r = post_login(client, "reader", "PG3")
+        assert r.status_code == 429  # type: ignore[attr-defined]
+        assert r.headers["retry-after"] == "900"  # type: ignore[attr-defined]
+        assert shown(r, "login-error") == "登录失败次数过多，请 15 分钟后再试"  # type: ignore[arg-type]
+
     def test_next_is_followed_but_only_on_site(self, session: Session, client: TestClient) -> None:
         make_network(session)
         make_staff(session, roles=["circulation"], username="desk8")
@@ -63,4 +75,7 @@ class TestLogin:
 
     def test_cross_site_form_post_is_refused(self, session: Session, client: TestClient) -> None:
         r = client.post("/logout", headers={"Origin": "https://evil.example"})
-        assert r.status_code == 403 and r.json()["error"] == "CrossOriginRequest"
+        assert r.status_code == 403
+        assert "此请求并非来自本馆自己的页面" in shown(r, "error-message")
+        api = client.post("/api/v1/auth/logout", headers={"Origin": "https://evil.example"})
+        assert api.status_code == 403 and api.json()["error"] == "CrossOriginRequest"

@@ -16,6 +16,7 @@ from shulian.accounts.errors import (
 )
 from shulian.accounts.models import Reader, ReaderCategory
 from shulian.accounts.schemas import ReaderCreate, ReaderPage, ReaderRead, ReaderUpdate
+from shulian.accounts.service.revocation import revoke_account_sessions
 from shulian.accounts.types import ReaderStatus
 from shulian.consortium import service as consortium_service
 from shulian.core import events
@@ -96,8 +97,8 @@ def register_reader(session: Session, *, data: ReaderCreate, actor: str, now: da
 def update_reader(
     session: Session, *, reader_id: int, data: ReaderUpdate, actor: str, now: datetime
 ) -> Reader:
-    """Change a reader's details or status. Raises: ReaderNotFound, UnknownReaderCategory,
-    BranchNotFound."""
+    """Change a reader's details or status; closing the account (``left``) ends every login and
+    API token it holds at once. Raises: ReaderNotFound, UnknownReaderCategory, BranchNotFound."""
     reader = get_reader(session, reader_id)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     branch_code = None
@@ -112,6 +113,8 @@ def update_reader(
         changes["email"] = str(changes["email"])
     for key, value in changes.items():
         setattr(reader, key, value)
+    if changes.get("status") is ReaderStatus.LEFT:
+        revoke_account_sessions(session, kind="reader", account_id=reader.id, now=now)
     session.flush()
     # Only which fields changed, and the non-personal new values, go into the spine.
     public = {

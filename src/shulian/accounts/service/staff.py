@@ -7,9 +7,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shulian.accounts.errors import StaffNotFound, UnknownRole, UsernameTaken
+from shulian.accounts.errors import (
+    CannotDisableOwnAccount,
+    StaffNotFound,
+    UnknownRole,
+    UsernameTaken,
+)
 from shulian.accounts.models import Role, RolePermission, StaffAccount, StaffRole
 from shulian.accounts.schemas import StaffCreate, StaffRead
+from shulian.accounts.service.revocation import revoke_account_sessions
 from shulian.consortium import service as consortium_service
 from shulian.core import events
 from shulian.core.security import hash_password
@@ -49,6 +55,35 @@ def create_staff(session: Session, *, data: StaffCreate, actor: str, now: dateti
         actor=actor,
         subject=f"staff:{staff.id}",
         payload={"username": staff.username, "roles": sorted(set(data.roles))},
+    )
+    return staff
+
+
+def set_staff_active(
+    session: Session, *, staff_id: int, active: bool, actor: str, now: datetime
+) -> StaffAccount:
+    """Disable or enable a staff account. Disabling ends every login and API token it holds at
+    once (not at their expiry).
+
+    Raises: StaffNotFound; CannotDisableOwnAccount when ``actor`` is that account.
+    """
+    staff = get_staff(session, staff_id)
+    if not active and actor == f"staff:{staff.id}":
+        raise CannotDisableOwnAccount()
+    revoked = 0
+    if not active:
+        revoked = revoke_account_sessions(session, kind="staff", account_id=staff.id, now=now)
+    if staff.active == active and not revoked:
+        return staff
+    staff.active = active
+    session.flush()
+    events.record(
+        session,
+        type="accounts.staff_updated",
+        now=now,
+        actor=actor,
+        subject=f"staff:{staff.id}",
+        payload={"active": active, "sessions_revoked": revoked},
     )
     return staff
 

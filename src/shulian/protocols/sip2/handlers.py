@@ -94,12 +94,26 @@ def handle(
             response = handler(ctx, session, request)
     except ShulianError as exc:
         log.info("kiosk %s: %s refused (%s)", state.kiosk.login, request.code, exc.code)
-        return refusal(ctx, request, translate(exc))
+        response = refusal(ctx, request, translate(exc))
     except Exception as exc:  # a bug or a database outage: refuse, keep serving
         log.error("kiosk %s: %s failed (%s)", state.kiosk.login, request.code, type(exc).__name__)
-        return refusal(ctx, request, translate(ServiceUnavailable()))
-    log.info("kiosk %s: %s ok", state.kiosk.login, request.code)
+        response = refusal(ctx, request, translate(ServiceUnavailable()))
+    else:
+        log.info("kiosk %s: %s ok", state.kiosk.login, request.code)
+    if state.password_outcomes:
+        _record_password_outcomes(ctx, factory)
     return response
+
+
+def _record_password_outcomes(ctx: Context, factory: SessionFactory) -> None:
+    """The throttle's record of this message's patron passwords, kept whether the message was
+    answered or refused (a wrong password refuses a checkout and rolls its work back)."""
+    try:
+        with session_scope(factory) as session:
+            patrons.record_password_outcomes(ctx, session)
+    except Exception as exc:
+        ctx.state.password_outcomes.clear()
+        log.error("kiosk %s: throttle not updated (%s)", ctx.kiosk.login, type(exc).__name__)
 
 
 def login(ctx: Context, read_factory: SessionFactory, req: Request) -> Response:

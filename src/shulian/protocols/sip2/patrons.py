@@ -3,6 +3,12 @@
 A patron is the reader whose card number the kiosk sends in AA. A password in AD, when given, is
 checked against the reader's; a blank one is accepted unless the server requires passwords
 (``Sip2Config.require_patron_password``), since most kiosks lend on the card alone.
+
+Password checks share the web logins' throttle (``accounts.service.check_login_throttle``), the
+kiosk standing for the client address: five wrong passwords for one card at one kiosk hold that
+card back at that kiosk, twenty at one kiosk hold the kiosk's password checks back, and a card
+tried at several kiosks is slowed down at those that failed, never at the others. A held-back
+check answers "password not valid" (CQ N) with the time to wait on the screen, without Argon2.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy.orm import Session
 
 from shulian.accounts import service as accounts_service
+from shulian.accounts.errors import TooManyLoginAttempts
 from shulian.circulation import service as circulation_service
 from shulian.circulation.schemas import AccountRead
 from shulian.core.errors import NotFound
@@ -49,27 +56,61 @@ def find_patron(session: Session, card: str) -> accounts_service.Reader | None:
         return None
 
 
-def password_ok(ctx: Context, reader: accounts_service.Reader, card: str, password: str) -> bool:
-    """Whether the kiosk may act for this reader with this password (AD)."""
+def _attempt(ctx: Context, card: str) -> accounts_service.LoginAttempt:
+    return accounts_service.LoginAttempt(
+        kind="reader",
+        account=card.strip().upper(),
+        client=f"kiosk:{ctx.kiosk.id}",
+        secret=ctx.config.throttle_secret,
+    )
+
+
+def password_ok(
+    ctx: Context, session: Session, reader: accounts_service.Reader, card: str, password: str
+) -> bool:
+    """Whether the kiosk may act for this reader with this password (AD).
+
+    Raises: TooManyLoginAttempts when the throttle holds this card back at this kiosk.
+    """
     if not password:
         return not ctx.config.require_patron_password
     if ctx.state.knows_patron(card, password):
         return True
+    accounts_service.check_login_throttle(
+        session,
+        attempt=_attempt(ctx, card),
+        now=ctx.now,
+        max_failures=ctx.config.patron_max_failures,
+        window=ctx.throttle_window,
+    )
     if verify_password(reader.password_hash, password):
         ctx.state.remember_patron(card, password)
+        ctx.state.password_outcomes.append(("passed", card))
         return True
+    ctx.state.password_outcomes.append(("failed", card))
     return False
+
+
+def record_password_outcomes(ctx: Context, session: Session) -> None:
+    """Write the throttle's side of this message's password checks (its own unit of work)."""
+    outcomes, ctx.state.password_outcomes = ctx.state.password_outcomes, []
+    for outcome, card in outcomes:
+        if outcome == "failed":
+            accounts_service.record_login_failure(session, attempt=_attempt(ctx, card), now=ctx.now)
+        else:
+            accounts_service.clear_login_failures(session, attempt=_attempt(ctx, card))
 
 
 def patron(ctx: Context, session: Session, req: Request) -> accounts_service.Reader:
     """The reader named by AA, once their password (AD) passes.
 
-    Raises: ReaderNotFound, PatronPasswordRequired, PatronPasswordWrong, PatronNotValid.
+    Raises: ReaderNotFound, TooManyLoginAttempts, PatronPasswordRequired, PatronPasswordWrong,
+    PatronNotValid.
     """
     card = req.get("AA")
     reader = accounts_service.find_reader_by_card(session, card)
     password = req.get("AD")
-    if not password_ok(ctx, reader, card, password):
+    if not password_ok(ctx, session, reader, card, password):
         if not password:
             raise PatronPasswordRequired()
         raise PatronPasswordWrong()
@@ -139,35 +180,43 @@ def _screen(
 
 def _lookup(
     ctx: Context, session: Session, req: Request
-) -> tuple[accounts_service.Reader | None, AccountRead | None, bool]:
-    """The patron, their account and whether the password passed; an unknown card is not an
-    error here: the response says so (BL N)."""
+) -> tuple[accounts_service.Reader | None, AccountRead | None, bool, str]:
+    """The patron, their account, whether the password passed, and why it was not checked
+    (the throttle's wait, for the screen); an unknown card is not an error here: the response
+    says so (BL N)."""
     card = req.get("AA")
     reader = find_patron(session, card) if card else None
     if reader is None:
-        return None, None, False
-    valid = password_ok(ctx, reader, card, req.get("AD"))
+        return None, None, False, ""
+    held = ""
+    try:
+        valid = password_ok(ctx, session, reader, card, req.get("AD"))
+    except TooManyLoginAttempts as exc:
+        valid, held = False, exc.localized()
     account = circulation_service.reader_account(session, reader_id=reader.id, now=ctx.now)
-    return reader, account, valid
+    return reader, account, valid, held
 
 
 def patron_status(ctx: Context, session: Session, req: Request) -> Response:
     """23 -> 24: whether the card is valid, its password right, and what the patron owes."""
-    reader, account, valid = _lookup(ctx, session, req)
+    reader, account, valid, held = _lookup(ctx, session, req)
     resp = _patron_header(ctx, req, "24", reader, account)
-    return _screen(_patron_fields(ctx, resp, req, reader, account, valid), reader, account)
+    _patron_fields(ctx, resp, req, reader, account, valid)
+    if held:
+        resp.add("AF", held)
+    return _screen(resp, reader, account)
 
 
 def patron_information(ctx: Context, session: Session, req: Request) -> Response:
     """63 -> 64: patron status plus counts, and the one list of items the summary asks for
     (holds ready, overdue, on loan, fines, or holds still waiting)."""
-    reader, account, valid = _lookup(ctx, session, req)
+    reader, account, valid, held = _lookup(ctx, session, req)
     resp = _patron_header(ctx, req, "64", reader, account)
     if reader is None or account is None or not valid:
         resp.fixed += "0000" * 6
         _patron_fields(ctx, resp, req, reader, account if valid else None, valid)
         if reader is not None and not valid:
-            resp.add("AF", gettext("Wrong card number or password"))
+            resp.add("AF", held or gettext("Wrong card number or password"))
         return _screen(resp, reader, None)
     ready = [h for h in account.holds if str(h.status) == "ready"]
     waiting = [h for h in account.holds if str(h.status) in ("waiting", "in_transit")]

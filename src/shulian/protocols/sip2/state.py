@@ -7,7 +7,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +31,11 @@ class Sip2Config:
     max_line_bytes: int = 8192
     max_connections: int = 500
     max_login_failures: int = 3
+    # Patron passwords share the web logins' throttle (per card and kiosk, per kiosk, and a
+    # growing delay per card); the secret keys its digests (the library's SHULIAN_SECRET_KEY).
+    throttle_secret: str = field(default="", repr=False)
+    patron_max_failures: int = 5
+    patron_failure_window: float = 900.0
     max_bad_messages: int = 5  # consecutive unreadable messages before we hang up
     workers: int = 8  # threads doing database work for all connections
     clock: Callable[[], datetime] = utcnow
@@ -63,6 +68,9 @@ class ConnectionState:
     # The patron whose card and password were last verified here, as a keyed digest: kiosks
     # repeat the password (AD) in every message, and Argon2 on each would cost ~50 ms.
     _verified: bytes | None = None
+    # Patron password outcomes for the login throttle, written after the message's unit of work
+    # (which a refusal rolls back, and which may be a read): ("failed" | "passed", card).
+    password_outcomes: list[tuple[str, str]] = field(default_factory=list)
     _key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     def _digest(self, card: str, password: str) -> bytes:
@@ -92,6 +100,10 @@ class Context:
     def kiosk(self) -> KioskInfo:
         assert self.state.kiosk is not None  # dispatch refuses every message before login
         return self.state.kiosk
+
+    @property
+    def throttle_window(self) -> timedelta:
+        return timedelta(seconds=self.config.patron_failure_window)
 
 
 SessionFactory = sessionmaker[Session]
