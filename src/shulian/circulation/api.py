@@ -38,7 +38,14 @@ from shulian.circulation.schemas import (
     RuleRead,
     TransitRead,
 )
-from shulian.core.deps import CurrentReader, NowDep, SessionDep, StaffUser, require
+from shulian.core.deps import (
+    CurrentReader,
+    NowDep,
+    PermissionDenied,
+    SessionDep,
+    StaffUser,
+    require,
+)
 from shulian.core.errors import BadRequest
 from shulian.core.security import Principal
 from shulian.ledger.schemas import EventReceipt
@@ -49,6 +56,7 @@ FinesManager = Annotated[Principal, require("circulation.fines.manage")]
 RulesManager = Annotated[Principal, require("circulation.rules.manage")]
 Barcode = Annotated[str, Path(min_length=1, max_length=64)]
 BranchCode = Annotated[str, Path(min_length=1, max_length=32)]
+READ_READERS = "accounts.reader.read"
 
 
 class BranchNeeded(BadRequest):
@@ -270,7 +278,10 @@ def explain(
     barcode: Annotated[str | None, Query(max_length=64)] = None,
 ) -> ExplainRead:
     """Which rule applies to a reader category (or a reader's card) + item type (or an item's
-    barcode) + branch, and why each other rule does not."""
+    barcode) + branch, and why each other rule does not. A card needs ``accounts.reader.read``:
+    the answer tells whether the card exists and the reader's category."""
+    if card and not who.can(READ_READERS):
+        raise PermissionDenied(READ_READERS)
     if card:
         reader_category = accounts_service.find_reader_by_card(session, card).category_code
     if barcode:
