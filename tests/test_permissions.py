@@ -114,7 +114,8 @@ def routes(app: FastAPI) -> list[tuple[str, str, list[Guard]]]:
 
 def _url(path: str) -> str:
     samples = {"code": "CEN", "reader_id": "1", "day": "2027-01-01", "index": "0", "seq": "1"}
-    return re.sub(r"\{(\w+)\}", lambda m: samples.get(m.group(1), "1"), path)
+    # A parameter may carry a convertor ("{reader_id:int}").
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: samples.get(m.group(1), "1"), path)
 
 
 def _strongest(guards: list[Guard]) -> Guard | None:

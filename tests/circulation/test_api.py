@@ -142,6 +142,23 @@ class TestRulesOverHttp:
             client.delete(f"{API}/rules/{created.json()['id']}", headers=admin).status_code == 204
         )
 
+    def test_explaining_by_card_needs_leave_to_look_readers_up(
+        self, session: Session, client: TestClient
+    ) -> None:
+        # A cataloguer may ask which rule applies to a category, but must not learn through it
+        # whether a card exists, or the reader's category.
+        lib = make_library(session)
+        make_staff(session, roles=["cataloguer"], username="cat", branch="CEN")
+        h = bearer(client, "staff", "cat")
+        for card in (lib.reader.card_number, "NO-SUCH-CARD"):
+            r = client.get(f"{API}/explain", params={"card": card, "branch": "CEN"}, headers=h)
+            assert r.status_code == 403, r.text
+            assert r.json()["detail"] == "Missing permission: accounts.reader.read"
+        by_category = client.get(
+            f"{API}/explain", params={"reader_category": "adult", "branch": "CEN"}, headers=h
+        )
+        assert by_category.status_code == 200
+
 
 class TestLoanReceipt:
     def test_reader_proves_the_loan_and_its_terms_from_the_ledger(

@@ -74,3 +74,18 @@ def test_export_writes_the_published_records_or_all_with_drafts(env: str, tmp_pa
 def test_export_refuses_an_unknown_format(env: str) -> None:
     result = CliRunner().invoke(cli, ["catalog", "export", "--format", "nosuch"])
     assert result.exit_code == 2 and "Unknown format nosuch" in result.output
+
+
+def test_the_report_prints_record_text_as_it_is_not_as_console_markup(
+    env: str, tmp_path: Path
+) -> None:
+    # Rich reads "[...]" as styles: a record's own text must come out as typed, and a stray
+    # closing tag must not stop the command.
+    odd = bib(1, isbns=["[/bold]978-7"], source_ids={"001": "[bold red]rec1[/bold red]"})
+    path = write(tmp_path / "[red]odd.mrc", [odd])
+    result = CliRunner().invoke(cli, ["catalog", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "[bold red]rec1[/bold red]" in said
+    assert "[/bold]978-7" in said
+    assert "of [red]odd.mrc" in said

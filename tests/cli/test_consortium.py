@@ -66,3 +66,21 @@ def test_refusals_say_why_and_exit_1(env: str) -> None:
     assert nowhere.exit_code == 1 and "NOPE" in nowhere.output
     not_a_day = runner.invoke(cli, ["consortium", "close", "CEN", "tomorrow"])
     assert not_a_day.exit_code == 1 and "'tomorrow' is not a date" in not_a_day.output
+
+
+def test_names_and_refusals_print_as_typed_not_as_console_markup(env: str) -> None:
+    engine = make_engine(env)
+    with session_scope(make_sessionmaker(engine)) as s:
+        make_network(s)
+    engine.dispose()
+    runner = CliRunner()
+    args = ["consortium", "add-branch", "B09", "--name-zh", "[bold]东湖[/bold]"]
+    added = runner.invoke(cli, [*args, "--name-en", "[/i] East Lake", "--parent", "CEN"])
+    assert added.exit_code == 0, added.output
+    tree = runner.invoke(cli, ["consortium", "branches"])
+    assert tree.exit_code == 0, tree.output
+    assert "B09 [bold]东湖[/bold] / [/i] East Lake (branch" in tree.output
+    orphan = ["consortium", "add-branch", "B10", "--name-zh", "孤", "--name-en", "Orphan"]
+    refused = runner.invoke(cli, [*orphan, "--parent", "[/nope]"])
+    assert refused.exit_code == 1, refused.output
+    assert "[/nope]" in refused.output

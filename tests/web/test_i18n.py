@@ -9,9 +9,11 @@ from babel.messages.extract import extract_from_dir
 
 import shulian
 from shulian.accounts.schemas import ReaderStatus
+from shulian.api import UNEXPECTED
 from shulian.core import i18n
 from shulian.ledger.check import MESSAGES as LEDGER_CHECKS
 from shulian.web.consortium.views import KIND_LABELS
+from shulian.web.forms import PROBLEM_TEXTS
 
 SRC = Path(shulian.__file__).parent
 
@@ -56,6 +58,8 @@ def test_every_visible_string_is_translated() -> None:
         | {s.value for s in ReaderStatus}
         | {"Page not found"}
         | set(LEDGER_CHECKS.values())  # the verifier's findings, on pages and in the API
+        | set(PROBLEM_TEXTS.values())  # validation problems, on pages and in the API
+        | {UNEXPECTED, "Method Not Allowed"}
     )
     assert len(_error_templates()) > 15 and len(wanted) > 80
     missing = sorted(m for m in wanted if m not in zh)

@@ -44,7 +44,11 @@ class TestLanguage:
     def test_api_404_is_json(self, client: TestClient) -> None:
         r = client.get("/api/v1/no-such-thing")
         assert r.status_code == 404
-        assert r.json() == {"error": "NotFound", "detail": "Page not found"}
+        assert r.json() == {
+            "error": "NotFound",
+            "detail": "Page not found",
+            "message": "页面不存在",
+        }
 
 
 class TestShell:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Annotated
 
 import segno
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from shulian.accounts import service
 from shulian.accounts.errors import InvalidCredentials, TooManyLoginAttempts
@@ -31,6 +31,7 @@ from shulian.accounts.schemas import (
     StaffUpdate,
     TokenRead,
 )
+from shulian.core.bounds import Id, Page
 from shulian.core.deps import (
     CurrentPrincipal,
     CurrentReader,
@@ -197,7 +198,12 @@ def resolve_qr(
 
 
 @router.get("/readers", response_model=ReaderPage, dependencies=[require("accounts.reader.read")])
-def list_readers(session: SessionDep, q: str = "", page: int = 1, size: int = 20) -> ReaderPage:
+def list_readers(
+    session: SessionDep,
+    q: str = "",
+    page: Page = 1,
+    size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ReaderPage:
     return service.list_readers(session, query=q, page=page, size=size)
 
 
@@ -212,18 +218,20 @@ def register_reader(
     return service.reader_read(session, reader)
 
 
+# Digits only in the path (``:int``), so that another method on /readers/resolve-qr is a 405
+# rather than taken for a reader id.
 @router.get(
-    "/readers/{reader_id}",
+    "/readers/{reader_id:int}",
     response_model=ReaderRead,
     dependencies=[require("accounts.reader.read")],
 )
-def get_reader(reader_id: int, session: SessionDep) -> ReaderRead:
+def get_reader(reader_id: Id, session: SessionDep) -> ReaderRead:
     return service.reader_read(session, service.get_reader(session, reader_id))
 
 
-@router.patch("/readers/{reader_id}", response_model=ReaderRead)
+@router.patch("/readers/{reader_id:int}", response_model=ReaderRead)
 def update_reader(
-    reader_id: int,
+    reader_id: Id,
     body: ReaderUpdate,
     session: SessionDep,
     now: NowDep,

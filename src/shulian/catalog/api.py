@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from shulian.catalog import clc, importer, service
 from shulian.catalog.errors import DigitalResourceNotFound, ImportFileUnreadable, UploadTooLarge
 from shulian.catalog.marc import FORMATS
+from shulian.catalog.marc.encoding import resolve_encoding
 from shulian.catalog.models import DigitalResource, ImportJob
 from shulian.catalog.schemas import (
     DigitalResourceCreate,
@@ -39,6 +40,7 @@ from shulian.catalog.schemas import (
     ScanResult,
 )
 from shulian.catalog.types import DigitalKind, RecordStatus
+from shulian.core.bounds import Id
 from shulian.core.config import Settings
 from shulian.core.deps import NowDep, OptionalPrincipal, SessionDep, SettingsDep, StaffUser, require
 from shulian.core.security import Principal
@@ -79,7 +81,7 @@ def create_record(
 
 
 @router.get("/records/{record_id}", response_model=RecordDetail)
-def get_record(record_id: int, session: SessionDep, who: OptionalPrincipal) -> RecordDetail:
+def get_record(record_id: Id, session: SessionDep, who: OptionalPrincipal) -> RecordDetail:
     """A record with holdings in every branch and its digital versions; readers see published
     records only."""
     return service.record_detail(session, record_id, published_only=not _staff_view(who))
@@ -87,7 +89,7 @@ def get_record(record_id: int, session: SessionDep, who: OptionalPrincipal) -> R
 
 @router.put("/records/{record_id}", response_model=RecordRead)
 def update_record(
-    record_id: int, body: RecordUpdate, session: SessionDep, now: NowDep, who: Cataloguer
+    record_id: Id, body: RecordUpdate, session: SessionDep, now: NowDep, who: Cataloguer
 ) -> RecordRead:
     record = service.update_record(
         session, record_id=record_id, data=body, actor=who.actor, now=now
@@ -104,31 +106,31 @@ def _step(session: SessionDep, record_id: int, action: str, who: Principal, now:
 
 
 @router.post("/records/{record_id}/submit", response_model=RecordRead)
-def submit(record_id: int, session: SessionDep, now: NowDep, who: Cataloguer) -> RecordRead:
+def submit(record_id: Id, session: SessionDep, now: NowDep, who: Cataloguer) -> RecordRead:
     return _step(session, record_id, "submit", who, now)
 
 
 @router.post("/records/{record_id}/approve", response_model=RecordRead)
 def approve(
-    record_id: int, body: ReviewDecision, session: SessionDep, now: NowDep, who: Reviewer
+    record_id: Id, body: ReviewDecision, session: SessionDep, now: NowDep, who: Reviewer
 ) -> RecordRead:
     return _step(session, record_id, "approve", who, now, body.comment)
 
 
 @router.post("/records/{record_id}/return", response_model=RecordRead)
 def return_record(
-    record_id: int, body: ReviewDecision, session: SessionDep, now: NowDep, who: Reviewer
+    record_id: Id, body: ReviewDecision, session: SessionDep, now: NowDep, who: Reviewer
 ) -> RecordRead:
     return _step(session, record_id, "return", who, now, body.comment)
 
 
 @router.post("/records/{record_id}/publish", response_model=RecordRead)
-def publish(record_id: int, session: SessionDep, now: NowDep, who: Publisher) -> RecordRead:
+def publish(record_id: Id, session: SessionDep, now: NowDep, who: Publisher) -> RecordRead:
     return _step(session, record_id, "publish", who, now)
 
 
 @router.post("/records/{record_id}/withdraw", response_model=RecordRead)
-def withdraw(record_id: int, session: SessionDep, now: NowDep, who: Publisher) -> RecordRead:
+def withdraw(record_id: Id, session: SessionDep, now: NowDep, who: Publisher) -> RecordRead:
     return _step(session, record_id, "withdraw", who, now)
 
 
@@ -136,7 +138,7 @@ def withdraw(record_id: int, session: SessionDep, now: NowDep, who: Publisher) -
     "/records/{record_id}/items", response_model=ItemRead, status_code=status.HTTP_201_CREATED
 )
 def add_item(
-    record_id: int, body: ItemCreate, session: SessionDep, now: NowDep, who: ItemManager
+    record_id: Id, body: ItemCreate, session: SessionDep, now: NowDep, who: ItemManager
 ) -> ItemRead:
     return ItemRead.model_validate(
         service.add_item(session, record_id=record_id, data=body, actor=who.actor, now=now)
@@ -170,7 +172,7 @@ def scan(code: Annotated[str, Path(max_length=64)], session: SessionDep, who: Op
     status_code=status.HTTP_201_CREATED,
 )
 def add_digital_link(
-    record_id: int, body: DigitalResourceCreate, session: SessionDep, now: NowDep, who: Cataloguer
+    record_id: Id, body: DigitalResourceCreate, session: SessionDep, now: NowDep, who: Cataloguer
 ) -> DigitalResourceRead:
     res = service.add_digital(
         session,
@@ -195,7 +197,7 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
     status_code=status.HTTP_201_CREATED,
 )
 def upload_digital(
-    record_id: int,
+    record_id: Id,
     kind: Annotated[DigitalKind, Form()],
     label: Annotated[str, Form(min_length=1, max_length=200)],
     file: Annotated[UploadFile, File()],
@@ -243,10 +245,20 @@ def store_upload(file: UploadFile, folder: FilePath, *, prefix: str = "") -> tup
     return dest, size
 
 
-@router.get("/digital/{resource_id}/file")
+class StoredFile(FileResponse):
+    """A digital resource's file, sent with its own media type (any: the document says so)."""
+
+    media_type = "*/*"
+
+
+class Download(StreamingResponse):
+    media_type = "application/octet-stream"
+
+
+@router.get("/digital/{resource_id}/file", response_class=StoredFile)
 def digital_file(
-    resource_id: int, session: SessionDep, settings: SettingsDep, who: OptionalPrincipal
-) -> FileResponse:
+    resource_id: Id, session: SessionDep, settings: SettingsDep, who: OptionalPrincipal
+) -> StoredFile:
     """The stored file of a digital resource of a published record."""
     res = session.get(DigitalResource, resource_id)
     if res is None or res.file_name is None:
@@ -255,11 +267,11 @@ def digital_file(
     path = settings.data_dir / "digital" / res.file_name
     if not path.is_file():
         raise DigitalResourceNotFound(resource_id)
-    return FileResponse(path, media_type=res.media_type, filename=path.name.split("-", 1)[-1])
+    return StoredFile(path, media_type=res.media_type, filename=path.name.split("-", 1)[-1])
 
 
 @router.delete("/digital/{resource_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_digital(resource_id: int, session: SessionDep, now: NowDep, who: Cataloguer) -> None:
+def remove_digital(resource_id: Id, session: SessionDep, now: NowDep, who: Cataloguer) -> None:
     service.remove_digital(session, resource_id=resource_id, actor=who.actor, now=now)
 
 
@@ -331,10 +343,13 @@ def queue_import(
     """Store an uploaded catalogue file, create its import job in this request's transaction,
     and run it after the request commits (the API and the staff page both upload this way).
 
-    Raises: ImportFileUnreadable (unknown format), UploadTooLarge, BranchNotFound.
+    Raises: ImportFileUnreadable (unknown format), UnknownEncoding, UploadTooLarge,
+    BranchNotFound.
     """
     if format and format not in FORMATS:
         raise ImportFileUnreadable(file.filename or "upload", f"unknown format {format}")
+    if encoding:  # refused now, not by the job in the background after a 202
+        resolve_encoding(encoding)
     path, _size = store_upload(file, settings.data_dir / "imports")
     app = request.app
     job_id = importer.start_job(
@@ -360,17 +375,17 @@ def list_imports(session: SessionDep, who: Cataloguer) -> list[ImportJobRead]:
 
 
 @router.get("/imports/{job_id}", response_model=ImportReport)
-def import_report(job_id: int, session: SessionDep, who: Cataloguer) -> ImportReport:
+def import_report(job_id: Id, session: SessionDep, who: Cataloguer) -> ImportReport:
     """How an import went: counts, and each rejected record with its number and reason."""
     return importer.report(session, job_id)
 
 
-@router.get("/export")
+@router.get("/export", response_class=Download)
 def export(
     session: SessionDep,
     who: Cataloguer,
     format: Annotated[str, Query(pattern="^(marc21|marcxml|unimarc|csv)$")] = "marc21",
-) -> StreamingResponse:
+) -> Download:
     """Every published record with its items, as a file in ``format``."""
     import io
 
@@ -378,8 +393,7 @@ def export(
     importer.export_file(session, buf, format=format)
     ext = {"marc21": "mrc", "marcxml": "xml", "unimarc": "uni", "csv": "csv"}[format]
     buf.seek(0)
-    return StreamingResponse(
+    return Download(
         buf,
-        media_type="application/octet-stream",
         headers={"Content-Disposition": f'attachment; filename="catalogue.{ext}"'},
     )

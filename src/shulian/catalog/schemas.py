@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    UrlConstraints,
+    field_validator,
+)
 
 from shulian.catalog.bib import Format, Role
 from shulian.catalog.types import (
@@ -13,12 +22,36 @@ from shulian.catalog.types import (
     ItemStatus as ItemStatus,
     RecordStatus as RecordStatus,
 )
+from shulian.core.bounds import Cents, Count
+
+MAX_URL = 1000  # the columns' length
+
+
+def _fits_its_column(url: HttpUrl) -> HttpUrl:
+    # Normalising can lengthen an address (a trailing "/", a host in punycode).
+    if len(str(url)) > MAX_URL:
+        raise ValueError(f"at most {MAX_URL} characters")
+    return url
+
+
+#: An http(s) address short enough for its column (PostgreSQL refuses a longer one).
+WebAddress = Annotated[
+    HttpUrl, UrlConstraints(max_length=MAX_URL), AfterValidator(_fits_its_column)
+]
 
 
 class ContributorIn(BaseModel):
     name: str = Field(min_length=1, max_length=500)
     role: Role = Role.AUTHOR
     corporate: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        # Stored stripped: a name of blanks (control separators included) would be stored empty.
+        if not v.strip():
+            raise ValueError("a contributor needs a name")
+        return v
 
 
 class ContributorRead(ContributorIn):
@@ -45,7 +78,7 @@ class RecordFields(BaseModel):
     series: str | None = Field(default=None, max_length=500)
     extent: str | None = Field(default=None, max_length=200)
     format: Format = Format.BOOK
-    cover_url: HttpUrl | None = None
+    cover_url: WebAddress | None = None
     source_ids: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("title")
@@ -64,7 +97,7 @@ class RecordCreate(RecordFields):
 class RecordUpdate(RecordFields):
     """A full replacement of the description; ``version`` must be the one the editor loaded."""
 
-    version: int
+    version: Count
 
 
 class RecordRead(BaseModel):
@@ -139,7 +172,7 @@ class ItemCreate(Location):
     call_number: str | None = Field(default=None, max_length=200)
     item_type: str = Field(default="book", max_length=32)
     status: ItemStatus = ItemStatus.AVAILABLE
-    price_cents: int | None = Field(default=None, ge=0)
+    price_cents: Cents | None = None
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
 
 
@@ -149,7 +182,7 @@ class ItemUpdate(Location):
     call_number: str | None = Field(default=None, max_length=200)
     item_type: str | None = Field(default=None, max_length=32)
     status: ItemStatus | None = None
-    price_cents: int | None = Field(default=None, ge=0)
+    price_cents: Cents | None = None
 
 
 class ItemRead(BaseModel):
@@ -188,9 +221,9 @@ class Holding(BaseModel):
 class DigitalResourceCreate(BaseModel):
     kind: DigitalKind
     label: str = Field(min_length=1, max_length=200)
-    url: HttpUrl
+    url: WebAddress
     media_type: str = Field(default="text/html", max_length=100)
-    size_bytes: int | None = Field(default=None, ge=0)
+    size_bytes: Count | None = None
 
 
 class DigitalResourceRead(BaseModel):

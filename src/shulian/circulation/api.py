@@ -38,7 +38,15 @@ from shulian.circulation.schemas import (
     RuleRead,
     TransitRead,
 )
-from shulian.core.deps import CurrentReader, NowDep, SessionDep, StaffUser, require
+from shulian.core.bounds import Id
+from shulian.core.deps import (
+    CurrentReader,
+    NowDep,
+    PermissionDenied,
+    SessionDep,
+    StaffUser,
+    require,
+)
 from shulian.core.errors import BadRequest
 from shulian.core.security import Principal
 from shulian.ledger.schemas import EventReceipt
@@ -49,6 +57,7 @@ FinesManager = Annotated[Principal, require("circulation.fines.manage")]
 RulesManager = Annotated[Principal, require("circulation.rules.manage")]
 Barcode = Annotated[str, Path(min_length=1, max_length=64)]
 BranchCode = Annotated[str, Path(min_length=1, max_length=32)]
+READ_READERS = "accounts.reader.read"
 
 
 class BranchNeeded(BadRequest):
@@ -64,7 +73,7 @@ class ReaderNeeded(BadRequest):
 class CheckoutCreate(BaseModel):
     barcode: str = Field(min_length=1, max_length=64)
     card: str | None = Field(default=None, max_length=32)
-    reader_id: int | None = None
+    reader_id: Id | None = None
     branch: str | None = Field(default=None, max_length=32)
 
     @model_validator(mode="after")
@@ -82,7 +91,7 @@ class CheckinCreate(BaseModel):
 class RenewalCreate(BaseModel):
     barcode: str = Field(min_length=1, max_length=64)
     card: str | None = Field(default=None, max_length=32)
-    reader_id: int | None = None
+    reader_id: Id | None = None
 
 
 class WaiverCreate(BaseModel):
@@ -156,7 +165,7 @@ def item_status(
 
 
 @router.get("/readers/{reader_id}", response_model=AccountRead)
-def reader_account(reader_id: int, session: SessionDep, now: NowDep, who: Desk) -> AccountRead:
+def reader_account(reader_id: Id, session: SessionDep, now: NowDep, who: Desk) -> AccountRead:
     return service.reader_account(session, reader_id=reader_id, now=now)
 
 
@@ -176,7 +185,7 @@ def place_hold_for(body: HoldCreate, session: SessionDep, now: NowDep, who: Desk
 
 
 @router.delete("/holds/{hold_id}", response_model=HoldRead)
-def cancel_hold_for(hold_id: int, session: SessionDep, now: NowDep, who: Desk) -> HoldRead:
+def cancel_hold_for(hold_id: Id, session: SessionDep, now: NowDep, who: Desk) -> HoldRead:
     return service.cancel_hold(session, hold_id=hold_id, reader_id=None, actor=who.actor, now=now)
 
 
@@ -205,7 +214,7 @@ def transits(
 
 @router.post("/readers/{reader_id}/payments", response_model=AccountRead)
 def pay(
-    reader_id: int, body: PaymentCreate, session: SessionDep, now: NowDep, who: FinesManager
+    reader_id: Id, body: PaymentCreate, session: SessionDep, now: NowDep, who: FinesManager
 ) -> AccountRead:
     service.pay(
         session,
@@ -220,7 +229,7 @@ def pay(
 
 @router.post("/fines/{fine_id}/waive", response_model=FineRead)
 def waive(
-    fine_id: int, body: WaiverCreate, session: SessionDep, now: NowDep, who: FinesManager
+    fine_id: Id, body: WaiverCreate, session: SessionDep, now: NowDep, who: FinesManager
 ) -> FineRead:
     return service.waive(
         session,
@@ -248,13 +257,13 @@ def create_rule(body: RuleFields, session: SessionDep, now: NowDep, who: RulesMa
 
 @router.put("/rules/{rule_id}", response_model=RuleRead)
 def update_rule(
-    rule_id: int, body: RuleFields, session: SessionDep, now: NowDep, who: RulesManager
+    rule_id: Id, body: RuleFields, session: SessionDep, now: NowDep, who: RulesManager
 ) -> RuleRead:
     return service.update_rule(session, rule_id=rule_id, data=body, actor=who.actor, now=now)
 
 
 @router.delete("/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_rule(rule_id: int, session: SessionDep, now: NowDep, who: RulesManager) -> Response:
+def delete_rule(rule_id: Id, session: SessionDep, now: NowDep, who: RulesManager) -> Response:
     service.delete_rule(session, rule_id=rule_id, actor=who.actor, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -270,7 +279,10 @@ def explain(
     barcode: Annotated[str | None, Query(max_length=64)] = None,
 ) -> ExplainRead:
     """Which rule applies to a reader category (or a reader's card) + item type (or an item's
-    barcode) + branch, and why each other rule does not."""
+    barcode) + branch, and why each other rule does not. A card needs ``accounts.reader.read``:
+    the answer tells whether the card exists and the reader's category."""
+    if card and not who.can(READ_READERS):
+        raise PermissionDenied(READ_READERS)
     if card:
         reader_category = accounts_service.find_reader_by_card(session, card).category_code
     if barcode:
@@ -327,7 +339,7 @@ def my_renew(barcode: Barcode, session: SessionDep, now: NowDep, who: CurrentRea
 
 
 @router.get("/me/loans/{loan_id}/receipt", response_model=EventReceipt)
-def my_loan_receipt(loan_id: int, session: SessionDep, who: CurrentReader) -> EventReceipt:
+def my_loan_receipt(loan_id: Id, session: SessionDep, who: CurrentReader) -> EventReceipt:
     """The loan's receipt from the ledger (once a checkpoint covers it: a few seconds)."""
     return service.loan_receipt(session, loan_id=loan_id, reader_id=who.id)
 
@@ -351,7 +363,7 @@ def my_hold(body: HoldCreate, session: SessionDep, now: NowDep, who: CurrentRead
 
 
 @router.delete("/me/holds/{hold_id}", response_model=HoldRead)
-def my_cancel(hold_id: int, session: SessionDep, now: NowDep, who: CurrentReader) -> HoldRead:
+def my_cancel(hold_id: Id, session: SessionDep, now: NowDep, who: CurrentReader) -> HoldRead:
     return service.cancel_hold(session, hold_id=hold_id, reader_id=who.id, actor=who.actor, now=now)
 
 

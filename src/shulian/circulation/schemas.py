@@ -12,6 +12,7 @@ from shulian.circulation.types import (
     HoldStatus as HoldStatus,
     TransitReason as TransitReason,
 )
+from shulian.core.bounds import Id
 
 
 class LoanRead(BaseModel):
@@ -58,10 +59,10 @@ class RenewAllRead(BaseModel):
 
 
 class HoldCreate(BaseModel):
-    record_id: int | None = None
+    record_id: Id | None = None
     barcode: str | None = Field(default=None, max_length=64)  # a hold on this copy only
     pickup_branch: str = Field(min_length=1, max_length=32)
-    reader_id: int | None = None  # staff placing a hold for a reader
+    reader_id: Id | None = None  # staff placing a hold for a reader
 
     @model_validator(mode="after")
     def _one_target(self) -> HoldCreate:

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from shulian.cli.common import console, get_settings, migrated_database, refusals
 from shulian.core.clock import utcnow
@@ -59,7 +60,9 @@ def user_create(
                 actor="system:cli",
                 now=now,
             )
-            console.print(f"Staff account [bold]{staff.username}[/] created (id {staff.id}).")
+            console.print(
+                f"Staff account [bold]{escape(staff.username)}[/] created (id {staff.id})."
+            )
         elif kind == "reader":
             if branch is None:
                 raise typer.BadParameter("a reader needs --branch (home branch code)")
@@ -77,6 +80,8 @@ def user_create(
                 actor="system:cli",
                 now=now,
             )
-            console.print(f"Reader [bold]{reader.card_number}[/] registered (id {reader.id}).")
+            console.print(
+                f"Reader [bold]{escape(reader.card_number)}[/] registered (id {reader.id})."
+            )
         else:
             raise typer.BadParameter("KIND must be 'staff' or 'reader'")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from shulian.cli.common import (
     TableBars,
@@ -46,14 +47,16 @@ def backup(
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = folder / f"shulian-{now:%Y%m%dT%H%M%SZ}.tar"
     if not path.parent.is_dir():
-        err.print(f"[bold red]Backup failed:[/] the folder {path.parent} does not exist.")
+        err.print(
+            f"[bold red]Backup failed:[/] the folder {escape(str(path.parent))} does not exist."
+        )
         raise typer.Exit(1)
     if path.exists():
-        err.print(f"[bold red]Backup failed:[/] {path} exists; give another name.")
+        err.print(f"[bold red]Backup failed:[/] {escape(str(path))} exists; give another name.")
         raise typer.Exit(1)
     database = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
     if database is not None and not Path(database).is_file():
-        err.print(f"[bold red]Backup failed:[/] there is no database at {database}.")
+        err.print(f"[bold red]Backup failed:[/] there is no database at {escape(database)}.")
         raise typer.Exit(1)
     engine = make_engine(url)
     try:
@@ -68,10 +71,11 @@ def backup(
     finally:
         engine.dispose()
     console.print(
-        f"Backup written to [bold]{path}[/] ({_size(path.stat().st_size)}): "
+        f"Backup written to [bold]{escape(str(path))}[/] ({_size(path.stat().st_size)}): "
         f"{len(manifest.tables)} tables, {manifest.rows} rows, schema revision "
         f"{manifest.revision}, ledger of {manifest.ledger_leaves} leaves (last checkpoint at "
-        f"{manifest.ledger_checkpoint}); files: {', '.join(f.path for f in manifest.files[:6])}"
+        f"{manifest.ledger_checkpoint}); files: "
+        + escape(", ".join(f.path for f in manifest.files[:6]))
         + (f" and {len(manifest.files) - 6} more" if len(manifest.files) > 6 else "")
         + "."
     )
@@ -101,7 +105,7 @@ def restore(
 
     settings = get_settings()
     if not path.is_file():
-        err.print(f"[bold red]Restore refused:[/] {path} is not a file.")
+        err.print(f"[bold red]Restore refused:[/] {escape(str(path))} is not a file.")
         raise typer.Exit(1)
     engine = make_engine(settings.effective_database_url)
     try:
@@ -128,7 +132,7 @@ def restore(
     if report.upgraded_to:
         console.print(f"Database migrated to revision {report.upgraded_to}.")
     if report.files_written:
-        console.print(f"Files written: {', '.join(report.files_written[:8])}.")
+        console.print(f"Files written: {escape(', '.join(report.files_written[:8]))}.")
     if settings.secret_key is not None and m.secret_in_archive:
         err.print(
             "[yellow]SHULIAN_SECRET_KEY is set and overrides the restored secret_key file.[/]"
@@ -143,7 +147,7 @@ def restore(
             search_reindex()
         except ShulianError as exc:
             err.print(
-                f"[yellow]Search index not rebuilt ({exc.detail}): run `shulian search "
+                f"[yellow]Search index not rebuilt ({escape(exc.detail)}): run `shulian search "
                 "reindex` once the server is stopped.[/]"
             )
     else:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from shulian.cli.common import console, err, get_settings, migrated_database
@@ -62,7 +63,7 @@ def catalog_export(
     from shulian.catalog.marc import FORMATS
 
     if format not in FORMATS:
-        err.print(f"[red]Unknown format {format}; use one of {', '.join(FORMATS)}[/]")
+        err.print(f"[red]Unknown format {escape(format)}; use one of {', '.join(FORMATS)}[/]")
         raise typer.Exit(2)
     with migrated_database(get_settings()) as engine, make_sessionmaker(engine)() as session:
         run_export(session, out, format=format, drafts=drafts)
@@ -86,7 +87,7 @@ def run_import(
     from shulian.catalog.marc import FORMATS
 
     if format is not None and format not in FORMATS:
-        err.print(f"[red]Unknown format {format}; use one of {', '.join(FORMATS)}[/]")
+        err.print(f"[red]Unknown format {escape(format)}; use one of {', '.join(FORMATS)}[/]")
         raise typer.Exit(2)
     stop = threading.Event()
 
@@ -144,7 +145,7 @@ def print_report(factory: sessionmaker[Session], job_id: int, show: int) -> None
     job, notes = report.job, report.notes
     state = "done" if job.finished_at else "interrupted: run again to resume"
     console.print(
-        f"Import {job.id} of {job.file_name} ({state}): read {job.position}, "
+        f"Import {job.id} of {escape(job.file_name)} ({state}): read {job.position}, "
         f"imported [green]{job.imported}[/], merged [cyan]{job.merged}[/] "
         f"(items added {job.items_added}), rejected [red]{job.rejected}[/]"
     )
@@ -153,9 +154,9 @@ def print_report(factory: sessionmaker[Session], job_id: int, show: int) -> None
         for n in notes:
             table.add_row(
                 str(n.number),
-                n.source_id or "",
+                escape(n.source_id or ""),
                 "[red]rejected[/]" if n.rejected else "[yellow]warning[/]",
-                n.reason,
+                escape(n.reason),
             )
         console.print(table)
         if total > len(notes):
@@ -173,4 +174,4 @@ def run_export(session: Session, out: Path | None, *, format: str, drafts: bool)
         return
     with out.open("wb") as f:
         importer.export_file(session, f, format=format, statuses=statuses)
-    err.print(f"Wrote {out}")
+    err.print(f"Wrote {escape(str(out))}")

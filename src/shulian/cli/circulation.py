@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from shulian.cli import notify
@@ -30,7 +31,7 @@ def circulation_daily() -> None:
             shown = f"failed: {run.error}"
         else:
             shown = "skipped: running elsewhere" if run.count is None else str(run.count)
-        table.add_row(run.name, shown)
+        table.add_row(run.name, escape(shown))
     console.print(table)
     if any(run.error for run in runs):
         raise typer.Exit(1)

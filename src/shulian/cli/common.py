@@ -10,14 +10,17 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine
 
 from shulian.core.config import Settings, load_settings
 from shulian.core.db import make_engine
 from shulian.core.errors import ConfigurationError, ShulianError
 
-console = Console()
-err = Console(stderr=True)
+# Emoji codes off: a title with ":books:" in it prints as typed. Text from the data goes through
+# ``escape`` wherever it is printed, so that "[bold red]" in a record prints as typed too.
+console = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 
 
 def get_settings() -> Settings:
@@ -25,7 +28,7 @@ def get_settings() -> Settings:
     try:
         return load_settings()
     except ConfigurationError as exc:
-        err.print(f"[bold red]Configuration error:[/] {exc.detail}")
+        err.print(f"[bold red]Configuration error:[/] {escape(exc.detail)}")
         raise typer.Exit(2) from None
 
 
@@ -85,7 +88,7 @@ def exits_on_failure(failed: str, interrupted: str) -> Iterator[None]:
         raise typer.Exit(130) from None
     except (ShulianError, OperationalError, OSError) as exc:
         detail = exc.detail if isinstance(exc, ShulianError) else str(exc).splitlines()[0]
-        err.print(f"[bold red]{failed}:[/] {detail}")
+        err.print(f"[bold red]{failed}:[/] {escape(detail)}")
         raise typer.Exit(1) from None
 
 
@@ -108,5 +111,5 @@ def refusals(what: str) -> Iterator[None]:
     try:
         yield
     except (ShulianError, ValueError) as exc:  # ValidationError is a ValueError
-        err.print(f"[bold red]{what}:[/] {describe(exc)}")
+        err.print(f"[bold red]{what}:[/] {escape(describe(exc))}")
         raise typer.Exit(1) from None

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.tree import Tree
 
 from shulian.cli.common import console, err, get_settings, migrated_database, refusals
@@ -36,7 +37,8 @@ def consortium_branches() -> None:
             b = node.branch
             is_open = consortium_service.is_open_on(session, code=b.code, day=today)
             state = "open today" if is_open else "closed today"
-            label = f"[bold]{b.code}[/] {b.name_zh} / {b.name_en} ({b.kind.value}, {state})"
+            names = escape(f"{b.name_zh} / {b.name_en}")
+            label = f"[bold]{escape(b.code)}[/] {names} ({b.kind.value}, {state})"
             branch = parent.add(label)
             for child in node.children:
                 add(branch, child)
@@ -78,7 +80,7 @@ def consortium_add_branch(
         ):
             branch = consortium_service.create_branch(session, data=data, actor=ACTOR, now=utcnow())
             shown = f"{branch.code} ({branch.name_zh})"
-    console.print(f"Branch [bold]{shown}[/] added.")
+    console.print(f"Branch [bold]{escape(shown)}[/] added.")
 
 
 @app.command("close")
@@ -102,4 +104,4 @@ def consortium_close(
         session_scope(make_sessionmaker(engine)) as session,
     ):
         consortium_service.add_closed_day(session, code=code, data=data, actor=ACTOR, now=utcnow())
-    console.print(f"{code.upper()} is closed on {data.day.isoformat()}.")
+    console.print(f"{escape(code.upper())} is closed on {data.day.isoformat()}.")

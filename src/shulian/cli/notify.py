@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from shulian.cli.common import console, err, get_settings, migrated_database
 from shulian.core.clock import utcnow
@@ -64,14 +65,15 @@ def notify_outbox(
         try:
             page = notify_service.outbox(session, status=status, size=limit)
         except ShulianError as exc:
-            err.print(f"[bold red]{exc.detail}[/]")
+            err.print(f"[bold red]{escape(exc.detail)}[/]")
             raise typer.Exit(2) from None
     console.print(", ".join(f"{s.value}: {n}" for s, n in page.counts.items()))
     for n in page.items:
         failure = f" {n.error_kind.value}" if n.error_kind.value else ""
         console.print(
-            f"#{n.id} {n.created_at:%Y-%m-%d %H:%M} {n.kind} {n.channel} {n.card_number} "
-            f"{n.status.value} tries={n.attempts}{failure}",
+            f"#{n.id} {n.created_at:%Y-%m-%d %H:%M} "
+            + escape(f"{n.kind} {n.channel} {n.card_number} ")
+            + f"{n.status.value} tries={n.attempts}{failure}",
             highlight=False,
             soft_wrap=True,
         )

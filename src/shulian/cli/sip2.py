@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from shulian.cli.common import console, err, get_settings, migrated_database, refusals
@@ -131,8 +132,8 @@ def sip2_kiosk_add(
             now=utcnow(),
         )
         console.print(
-            f"Kiosk [bold]{kiosk.login}[/] created (id {kiosk.id}) for branch "
-            f"{kiosk.branch_code}, {kiosk.encoding}."
+            f"Kiosk [bold]{escape(kiosk.login)}[/] created (id {kiosk.id}) for branch "
+            f"{escape(kiosk.branch_code)}, {kiosk.encoding}."
         )
 
 
@@ -149,11 +150,11 @@ def sip2_kiosks() -> None:
         for k in selfservice_service.list_kiosks(session):
             table.add_row(
                 str(k.id),
-                k.login,
-                k.branch_code,
-                k.institution_id,
-                k.encoding,
+                escape(k.login),
+                escape(k.branch_code),
+                escape(k.institution_id),
+                escape(k.encoding),
                 "yes" if k.active else "no",
-                k.name,
+                escape(k.name),
             )
     console.print(table)

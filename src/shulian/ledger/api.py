@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Query, Request, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
+from shulian.core.bounds import INT64_MAX, Position, Seq
 from shulian.core.deps import NowDep, SessionDep, require
 from shulian.core.security import Principal
 from shulian.ledger import check, cosignatures, service, witness
@@ -81,15 +82,15 @@ def sign_checkpoint(
 
 
 @router.get("/leaves/{index}", response_model=LeafRead)
-def get_leaf(index: int, session: SessionDep) -> LeafRead:
+def get_leaf(index: Position, session: SessionDep) -> LeafRead:
     return service.leaf(session, index)
 
 
 @router.get("/proof/inclusion", response_model=InclusionProofRead)
 def inclusion(
     session: SessionDep,
-    index: Annotated[int, Query(ge=0)],
-    size: Annotated[int | None, Query(ge=1)] = None,
+    index: Position,
+    size: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
 ) -> InclusionProofRead:
     """The audit path of leaf ``index`` in the tree of ``size`` leaves (default: the latest
     checkpoint's size)."""
@@ -99,14 +100,14 @@ def inclusion(
 @router.get("/proof/consistency", response_model=ConsistencyProofRead)
 def consistency(
     session: SessionDep,
-    first: Annotated[int, Query(ge=0)],
-    second: Annotated[int, Query(ge=0)],
+    first: Position,
+    second: Position,
 ) -> ConsistencyProofRead:
     return service.consistency_proof(session, first=first, second=second)
 
 
 @router.get("/events/{seq}/receipt", response_model=EventReceipt)
-def receipt(seq: int, session: SessionDep) -> EventReceipt:
+def receipt(seq: Seq, session: SessionDep) -> EventReceipt:
     """Everything needed to prove later that event ``seq`` happened: leaf, proof, checkpoint."""
     return service.event_receipt(session, seq=seq)
 

@@ -12,9 +12,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from shulian.core.bounds import Page
 from shulian.core.deps import NowDep, SessionDep
 from shulian.core.errors import TooManyRequests
 from shulian.search.documents import Facet, SearchQuery
+from shulian.search.index import MAX_PER_PAGE
 from shulian.search.schemas import HotTerm, SearchPage, Suggestions
 from shulian.search.service import SearchService
 
@@ -85,8 +87,8 @@ async def search(
     year: Annotated[list[str] | None, Query()] = None,
     available: Annotated[list[str] | None, Query()] = None,
     sort: str = "relevance",
-    page: int = 1,
-    per_page: int = 20,
+    page: Page = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
 ) -> Response:
     """Search the published catalogue (Chinese, pinyin, 繁/简, English, ISBN, call number).
 

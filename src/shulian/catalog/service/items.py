@@ -108,10 +108,14 @@ def add_item(
 def update_item(
     session: Session, *, barcode: str, data: ItemUpdate, actor: str, now: datetime
 ) -> Item:
-    """Change an item's location, type, tag or status. Raises: ItemNotFound, EpcTaken,
+    """Change an item's location, type, tag or status (a field left unset, or set to None where
+    the item must have a value, keeps its value). Raises: ItemNotFound, EpcTaken,
     BranchNotFound."""
     item = get_item(session, barcode)
     changes = data.model_dump(exclude_unset=True)
+    for required in ("branch", "item_type", "status"):
+        if changes.get(required, "") is None:
+            del changes[required]
     if "branch" in changes:
         item.branch_code = consortium_service.get_branch_by_code(
             session, changes.pop("branch")

@@ -8,6 +8,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from shulian.cli.common import console, err, get_settings, migrated_database
@@ -66,7 +67,7 @@ def ledger_proof(
         ):
             proof = ledger_service.inclusion_proof(s, index=index, size=size)
     except ShulianError as exc:
-        err.print(f"[bold red]No proof:[/] {exc.detail}")
+        err.print(f"[bold red]No proof:[/] {escape(exc.detail)}")
         raise typer.Exit(1) from None
     console.print_json(proof.model_dump_json())
 
@@ -240,7 +241,7 @@ def ledger_verify(
         return
     table = Table("where", "problem", title=f"{report.problem_count} problems")
     for p in report.problems[:200]:
-        table.add_row(p.where, p.problem)
+        table.add_row(escape(p.where), escape(p.problem))
     console.print(table)
     if report.problem_count > 200:
         console.print(f"... and {report.problem_count - 200} more.")

@@ -139,11 +139,11 @@ def show_witnesses(factory: sessionmaker[Session], *, origin: str) -> None:
         held = cosignatures.list_cosignatures(session, origin=origin, limit=50)
     table = _table("Witnesses we trust", "witness", "key ID", "trusted since")
     for w in trusted:
-        table.add_row(w.name, w.vkey.split("+")[1], w.added_at[:19])
+        table.add_row(escape(w.name), escape(w.vkey.split("+")[1]), w.added_at[:19])
     console.print(table)
     table = _table("Cosignatures on our checkpoints", "witness", "size", "root", "cosigned at")
     for c in held:
-        table.add_row(c.witness, str(c.tree_size), _short(c.root_hash), c.time[:19])
+        table.add_row(escape(c.witness), str(c.tree_size), _short(c.root_hash), c.time[:19])
     console.print(table)
 
 
@@ -158,11 +158,18 @@ def show_peers(factory: sessionmaker[Session]) -> bool:
     for p in peers:
         size = "-" if p.last_size is None else str(p.last_size)
         checked = "-" if p.last_checked_at is None else p.last_checked_at[:19]
-        table.add_row(p.origin, p.url, size, _short(p.last_root), checked, p.last_error or "")
+        table.add_row(
+            escape(p.origin),
+            escape(p.url),
+            size,
+            _short(p.last_root),
+            checked,
+            escape(p.last_error or ""),
+        )
     console.print(table)
     if views:
         table = _table("[bold red]Split views[/]", "origin", "detected", "reason")
         for v in views:
-            table.add_row(v.origin, v.detected_at[:19], v.reason)
+            table.add_row(escape(v.origin), v.detected_at[:19], escape(v.reason))
         console.print(table)
     return bool(views)

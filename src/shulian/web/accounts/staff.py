@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from shulian.accounts import service as accounts_service
 from shulian.accounts.schemas import ReaderCreate
 from shulian.consortium import service as consortium_service
+from shulian.core.bounds import Id, Page
 from shulian.core.deps import NowDep, SessionDep, require
 from shulian.core.errors import ShulianError
 from shulian.core.security import Principal
@@ -28,7 +29,7 @@ def staff_readers(
     session: SessionDep,
     staff: Annotated[Principal, require("accounts.reader.read")],
     q: str = "",
-    page: int = 1,
+    page: Page = 1,
 ) -> Response:
     result = accounts_service.list_readers(session, query=q, page=page, size=20)
     template = (
@@ -88,7 +89,7 @@ def staff_register_reader(
 
 @router.get("/staff/readers/{reader_id}", response_class=HTMLResponse)
 def staff_reader(
-    reader_id: int,
+    reader_id: Id,
     request: Request,
     session: SessionDep,
     staff: Annotated[Principal, require("accounts.reader.read")],

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shulian.catalog import clc, service as catalog_service
 from shulian.catalog.schemas import RecordStatus
+from shulian.core.bounds import Id, Page
 from shulian.core.deps import OptionalPrincipal, SessionDep
 from shulian.core.errors import BadRequest, ShulianError
 from shulian.core.security import Principal
@@ -47,7 +48,7 @@ def search_page(
     who: OptionalPrincipal,
     q: Annotated[str, Query(max_length=10_000)] = "",
     sort: str = "relevance",
-    page: int = 1,
+    page: Page = 1,
 ) -> Response:
     """Results with facets as toggle links; a refused query (too long, too deep) is a message on
     the page, not an error page."""
@@ -89,7 +90,7 @@ def suggest_fragment(request: Request, q: Annotated[str, Query(max_length=200)] 
 
 @router.get("/records/{record_id}", response_class=HTMLResponse)
 def record_page(
-    record_id: int, request: Request, session: SessionDep, who: OptionalPrincipal
+    record_id: Id, request: Request, session: SessionDep, who: OptionalPrincipal
 ) -> Response:
     detail = catalog_service.record_detail(session, record_id, published_only=not _staff(who))
     ctx = {"d": detail, "r": detail.record, "pickup_branches": pickup_branches(session)}

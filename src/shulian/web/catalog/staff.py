@@ -26,6 +26,7 @@ from shulian.catalog.schemas import (
     RecordUpdate,
 )
 from shulian.consortium import service as consortium_service
+from shulian.core.bounds import Id, Page
 from shulian.core.deps import NowDep, SessionDep, SettingsDep, StaffUser, require
 from shulian.core.errors import ShulianError
 from shulian.core.security import Principal
@@ -94,7 +95,7 @@ def queue(
     session: SessionDep,
     staff: StaffUser,
     status: RecordStatus = RecordStatus.IN_REVIEW,
-    page: int = 1,
+    page: Page = 1,
 ) -> Response:
     """The records at one step of the workflow (in review first), with the buttons for the next."""
     result = catalog_service.list_records(session, status=status, page=max(page, 1), size=20)
@@ -205,9 +206,7 @@ def upload_import(
 
 
 @router.get("/staff/catalog/imports/{job_id}", response_class=HTMLResponse)
-def import_report(
-    job_id: int, request: Request, session: SessionDep, staff: Cataloguer
-) -> Response:
+def import_report(job_id: Id, request: Request, session: SessionDep, staff: Cataloguer) -> Response:
     """Counts and rejected records; while the job runs, the page refreshes itself (htmx)."""
     report = importer.report(session, job_id)
     return render(request, "catalog/staff/import.html", {"report": report, "job": report.job})
@@ -240,14 +239,14 @@ def _record_page(
 
 @router.get("/staff/catalog/{record_id}", response_class=HTMLResponse)
 def staff_record(
-    record_id: int, request: Request, session: SessionDep, staff: StaffUser
+    record_id: Id, request: Request, session: SessionDep, staff: StaffUser
 ) -> Response:
     return _record_page(request, session, record_id)
 
 
 @router.get("/staff/catalog/{record_id}/edit", response_class=HTMLResponse)
 def edit_record_form(
-    record_id: int, request: Request, session: SessionDep, staff: Cataloguer
+    record_id: Id, request: Request, session: SessionDep, staff: Cataloguer
 ) -> Response:
     record = catalog_service.record_read(session, catalog_service.get_record(session, record_id))
     return _editor(request, form=catalog_views.record_to_form(record), record_id=record_id)
@@ -255,7 +254,7 @@ def edit_record_form(
 
 @router.post("/staff/catalog/{record_id}/edit", response_class=HTMLResponse)
 def edit_record(
-    record_id: int,
+    record_id: Id,
     request: Request,
     session: SessionDep,
     now: NowDep,
@@ -299,31 +298,31 @@ Next = Annotated[str, Form()]
 
 
 @router.post("/staff/catalog/{record_id}/submit", response_class=HTMLResponse)
-def submit(record_id: int, request: Request, session: SessionDep, now: NowDep,
+def submit(record_id: Id, request: Request, session: SessionDep, now: NowDep,
            who: Cataloguer, next: Next = "") -> Response:  # fmt: skip
     return _step(request, session, record_id, "submit", who, now, "", next)
 
 
 @router.post("/staff/catalog/{record_id}/approve", response_class=HTMLResponse)
-def approve(record_id: int, request: Request, session: SessionDep, now: NowDep,
+def approve(record_id: Id, request: Request, session: SessionDep, now: NowDep,
             who: Reviewer, comment: Comment = "", next: Next = "") -> Response:  # fmt: skip
     return _step(request, session, record_id, "approve", who, now, comment, next)
 
 
 @router.post("/staff/catalog/{record_id}/return", response_class=HTMLResponse)
-def return_record(record_id: int, request: Request, session: SessionDep, now: NowDep,
+def return_record(record_id: Id, request: Request, session: SessionDep, now: NowDep,
                   who: Reviewer, comment: Comment = "", next: Next = "") -> Response:  # fmt: skip
     return _step(request, session, record_id, "return", who, now, comment, next)
 
 
 @router.post("/staff/catalog/{record_id}/publish", response_class=HTMLResponse)
-def publish(record_id: int, request: Request, session: SessionDep, now: NowDep,
+def publish(record_id: Id, request: Request, session: SessionDep, now: NowDep,
             who: Publisher, next: Next = "") -> Response:  # fmt: skip
     return _step(request, session, record_id, "publish", who, now, "", next)
 
 
 @router.post("/staff/catalog/{record_id}/withdraw", response_class=HTMLResponse)
-def withdraw(record_id: int, request: Request, session: SessionDep, now: NowDep,
+def withdraw(record_id: Id, request: Request, session: SessionDep, now: NowDep,
              who: Publisher, next: Next = "") -> Response:  # fmt: skip
     return _step(request, session, record_id, "withdraw", who, now, "", next)
 
@@ -333,7 +332,7 @@ def withdraw(record_id: int, request: Request, session: SessionDep, now: NowDep,
 
 @router.post("/staff/catalog/{record_id}/items", response_class=HTMLResponse)
 def add_item(
-    record_id: int,
+    record_id: Id,
     request: Request,
     session: SessionDep,
     now: NowDep,

@@ -22,6 +22,7 @@ from shulian.catalog.schemas import (
     RecordSummary,
 )
 from shulian.search.schemas import Facet
+from shulian.web.forms import problem_text
 
 FACETS = tuple(f.value for f in Facet)
 LIST_FIELDS = ("other_titles", "isbns", "subjects")
@@ -107,7 +108,7 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     for err in exc.errors():
         name = str(err["loc"][0]) if err["loc"] else ""
         where = ".".join(str(p) for p in err["loc"][1:])
-        text = f"{where}: {err['msg']}" if where else str(err["msg"])
+        text = f"{where}: {problem_text(err)}" if where else problem_text(err)
         out[name] = f"{out[name]}; {text}" if name in out else text
     return out
 
@@ -129,8 +130,15 @@ def form_to_item(form: Mapping[str, str]) -> dict[str, Any]:
     price = form.get("price", "").strip()
     if price:
         try:
-            data["price_cents"] = int(Decimal(price) * 100)
+            yuan: Decimal | None = Decimal(price)
         except InvalidOperation:
+            yuan = None
+        # NaN and infinity have no integer, and ``1e999999999`` overflows the decimal context
+        # (``abs`` raises) or takes minutes to become one: past a trillion yuan the text goes to
+        # the schema as it is. ``adjusted`` does no arithmetic.
+        if yuan is not None and yuan.is_finite() and yuan.adjusted() < 12:
+            data["price_cents"] = int(yuan * 100)
+        else:
             data["price_cents"] = price  # the schema names the problem
     return data
 

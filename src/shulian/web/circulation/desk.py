@@ -22,6 +22,7 @@ from shulian.accounts.api import QRSigner
 from shulian.circulation import service
 from shulian.circulation.schemas import CheckinRead, LoanRead
 from shulian.consortium import service as consortium_service
+from shulian.core.bounds import Id
 from shulian.core.deps import NowDep, SessionDep, SettingsDep, require
 from shulian.core.errors import BadRequest, ShulianError
 from shulian.core.security import Principal
@@ -140,7 +141,7 @@ def find_reader(
 
 @router.get("/staff/desk/readers/{reader_id}", response_class=HTMLResponse)
 def reader_desk(
-    reader_id: int,
+    reader_id: Id,
     request: Request,
     session: SessionDep,
     now: NowDep,
@@ -184,7 +185,7 @@ def _scanned(
 
 @router.post("/staff/desk/readers/{reader_id}/checkout", response_class=HTMLResponse)
 def check_out(
-    reader_id: int,
+    reader_id: Id,
     request: Request,
     session: SessionDep,
     now: NowDep,
@@ -277,7 +278,7 @@ def _back_to(reader_id: int, branch: str, done: str) -> Response:
 
 @router.post("/staff/desk/readers/{reader_id}/payments", response_class=HTMLResponse)
 def pay(
-    reader_id: int,
+    reader_id: Id,
     request: Request,
     session: SessionDep,
     now: NowDep,
@@ -305,8 +306,8 @@ def pay(
 
 @router.post("/staff/desk/readers/{reader_id}/fines/{fine_id}/waive", response_class=HTMLResponse)
 def waive(
-    reader_id: int,
-    fine_id: int,
+    reader_id: Id,
+    fine_id: Id,
     request: Request,
     session: SessionDep,
     now: NowDep,

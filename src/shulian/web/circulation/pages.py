@@ -21,6 +21,7 @@ from shulian.accounts.api import QRSigner, reader_qr
 from shulian.catalog import service as catalog_service
 from shulian.circulation import service
 from shulian.circulation.schemas import PreferencesUpdate
+from shulian.core.bounds import Id
 from shulian.core.config import Settings
 from shulian.core.deps import CurrentReader, NowDep, SessionDep, SettingsDep
 from shulian.core.errors import ShulianError
@@ -142,7 +143,7 @@ def renew(
 
 @router.post("/me/holds/{hold_id}/cancel", response_class=HTMLResponse)
 def cancel_hold(
-    hold_id: int,
+    hold_id: Id,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -180,7 +181,7 @@ def keep_history(
 
 @router.post("/records/{record_id}/hold", response_class=HTMLResponse)
 def place_hold(
-    record_id: int,
+    record_id: Id,
     request: Request,
     session: SessionDep,
     now: NowDep,

@@ -18,6 +18,7 @@ from shulian.circulation import service
 from shulian.circulation.errors import RuleNotFound
 from shulian.circulation.schemas import RuleFields
 from shulian.consortium import service as consortium_service
+from shulian.core.bounds import Id
 from shulian.core.deps import NowDep, SessionDep, StaffUser, require
 from shulian.core.errors import ShulianError
 from shulian.core.security import Principal
@@ -182,7 +183,7 @@ def new_rule(
 
 @router.get("/staff/rules/{rule_id}", response_class=HTMLResponse)
 def edit_rule_form(
-    rule_id: int, request: Request, session: SessionDep, who: RulesManager
+    rule_id: Id, request: Request, session: SessionDep, who: RulesManager
 ) -> Response:
     rule = next((r for r in service.list_rules(session) if r.id == rule_id), None)
     if rule is None:
@@ -192,7 +193,7 @@ def edit_rule_form(
 
 @router.post("/staff/rules/{rule_id}", response_class=HTMLResponse)
 def edit_rule(
-    rule_id: int,
+    rule_id: Id,
     request: Request,
     session: SessionDep,
     now: NowDep,
@@ -204,7 +205,7 @@ def edit_rule(
 
 @router.post("/staff/rules/{rule_id}/delete", response_class=HTMLResponse)
 def delete_rule(
-    rule_id: int, request: Request, session: SessionDep, now: NowDep, who: RulesManager
+    rule_id: Id, request: Request, session: SessionDep, now: NowDep, who: RulesManager
 ) -> Response:
     try:
         service.delete_rule(session, rule_id=rule_id, actor=who.actor, now=now)

@@ -20,6 +20,7 @@ from shulian.circulation.schemas import CandidateRead, ExplainRead, RuleFields, 
 from shulian.consortium import service as consortium_service
 from shulian.core import i18n
 from shulian.core.errors import BadRequest
+from shulian.web.forms import problem_text
 
 MONEY_FIELDS = ("fine_per_day_cents", "fine_cap_cents", "max_fines_cents")
 OPTIONAL_INT_FIELDS = ("loan_hours", "max_loans_of_type")
@@ -50,7 +51,8 @@ def parse_yuan(text: str) -> int:
         value = Decimal(cleaned)
     except InvalidOperation:
         raise AmountNotUnderstood(text.strip()[:20]) from None
-    if not value.is_finite() or value.as_tuple().exponent < -2 or abs(value) > 10**9:  # type: ignore[operator]
+    # copy_abs, not abs: abs rounds to the context and raises Overflow on 1e999999999.
+    if not value.is_finite() or value.as_tuple().exponent < -2 or value.copy_abs() > 10**9:  # type: ignore[operator]
         raise AmountNotUnderstood(text.strip()[:20])
     return int(value * 100)
 
@@ -148,18 +150,7 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     out: dict[str, str] = {}
     for err in exc.errors():
         name = str(err["loc"][0]) if err["loc"] else ""
-        ctx = err.get("ctx") or {}
-        if err["type"] in ("int_parsing", "int_from_float", "int_type"):
-            text = i18n.gettext("Enter a whole number")
-        elif err["type"] == "greater_than_equal":
-            text = i18n.gettext("At least {limit}").format(limit=ctx.get("ge"))
-        elif err["type"] == "less_than_equal":
-            text = i18n.gettext("At most {limit}").format(limit=ctx.get("le"))
-        elif err["type"] == "string_too_long":
-            text = i18n.gettext("At most {limit} characters").format(limit=ctx.get("max_length"))
-        else:
-            text = str(err["msg"])
-        out.setdefault(name, text)
+        out.setdefault(name, problem_text(err))
     return out
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from shulian.core.bounds import INT64_MAX, Id, Seq
 from shulian.core.deps import OptionalPrincipal, SessionDep, require
 from shulian.core.security import Principal
 from shulian.ledger import views
@@ -34,7 +35,13 @@ def staff_ledger(
     by: Literal["seq", "index"] = "seq",
 ) -> Response:
     """The ledger explorer; ``event`` looks up an event by its spine ``seq`` or leaf ``index``."""
-    number = int(event) if event.strip().isdigit() else None
+    typed = event.strip()
+    # ASCII digits only (``isdigit`` admits "²", which ``int`` refuses), and no number past the
+    # largest the ledger can hold: the database driver cannot even compare one.
+    number = int(typed) if typed.isascii() and typed.isdigit() else None
+    too_large = number is not None and number > INT64_MAX
+    if too_large:
+        number = None
     data = views.explorer(
         session,
         verifier=_signer(request).verifier,
@@ -45,7 +52,8 @@ def staff_ledger(
         "x": data,
         "event": event.strip(),
         "by": by,
-        "not_a_number": bool(event.strip()) and number is None,
+        "not_a_number": bool(typed) and number is None and not too_large,
+        "too_large": too_large,
         "chart": ledger_views.growth_chart(data.checkpoints),
         "utc": ledger_views.utc,
         "unix_utc": ledger_views.unix_utc,
@@ -59,8 +67,8 @@ def staff_ledger(
 def verify_page(
     request: Request,
     who: OptionalPrincipal,
-    loan: Annotated[int | None, Query(ge=1)] = None,
-    seq: Annotated[int | None, Query(ge=1)] = None,
+    loan: Id | None = None,
+    seq: Seq | None = None,
 ) -> Response:
     """Verify a checkpoint or a receipt in the browser; ``loan`` loads one of my loans' receipt,
     ``seq`` an event's. The library's key is filled in, and may be replaced."""
