@@ -107,7 +107,7 @@ def my_sessions(
 
 @router.delete("/me/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
 def end_my_session(
-    session_id: int, principal: CurrentPrincipal, session: SessionDep, now: NowDep
+    session_id: Id, principal: CurrentPrincipal, session: SessionDep, now: NowDep
 ) -> None:
     """End one of your logins (a phone left logged in somewhere)."""
     service.revoke_own_session(session, principal=principal, session_id=session_id, now=now)
@@ -263,7 +263,7 @@ def create_staff(
 
 @router.patch("/staff/{staff_id}", response_model=StaffRead)
 def update_staff(
-    staff_id: int,
+    staff_id: Id,
     body: StaffUpdate,
     session: SessionDep,
     now: NowDep,
@@ -282,7 +282,7 @@ def update_staff(
     response_model=list[LoginSessionRead],
     dependencies=[require("accounts.staff.manage")],
 )
-def staff_sessions(staff_id: int, session: SessionDep, now: NowDep) -> list[LoginSessionRead]:
+def staff_sessions(staff_id: Id, session: SessionDep, now: NowDep) -> list[LoginSessionRead]:
     """A staff member's live logins and API tokens."""
     service.get_staff(session, staff_id)
     return service.staff_sessions(session, staff_id=staff_id, now=now)
@@ -290,8 +290,8 @@ def staff_sessions(staff_id: int, session: SessionDep, now: NowDep) -> list[Logi
 
 @router.delete("/staff/{staff_id}/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
 def end_staff_session(
-    staff_id: int,
-    session_id: int,
+    staff_id: Id,
+    session_id: Id,
     session: SessionDep,
     now: NowDep,
     principal: Annotated[Principal, require("accounts.staff.manage")],
@@ -304,7 +304,7 @@ def end_staff_session(
 
 @router.delete("/staff/{staff_id}/sessions", status_code=status.HTTP_204_NO_CONTENT)
 def end_all_staff_sessions(
-    staff_id: int,
+    staff_id: Id,
     session: SessionDep,
     now: NowDep,
     principal: Annotated[Principal, require("accounts.staff.manage")],

@@ -15,6 +15,7 @@ from shulian.accounts import service as accounts_service
 from shulian.accounts.api import QRSigner, client_address, login, reader_qr, user_agent
 from shulian.accounts.schemas import LoginRequest
 from shulian.circulation import service as circulation_service
+from shulian.core.bounds import Id
 from shulian.core.deps import (
     CurrentPrincipal,
     CurrentReader,
@@ -111,7 +112,7 @@ def my_sessions(
 
 @router.post("/me/sessions/{session_id}/end")
 def end_my_session(
-    session_id: int, session: SessionDep, now: NowDep, who: CurrentPrincipal
+    session_id: Id, session: SessionDep, now: NowDep, who: CurrentPrincipal
 ) -> Response:
     """End one of one's logins; ending the one in use logs out."""
     accounts_service.revoke_own_session(session, principal=who, session_id=session_id, now=now)

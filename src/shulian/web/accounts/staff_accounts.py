@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shulian.accounts import service as accounts_service
 from shulian.circulation import service as circulation_service
+from shulian.core.bounds import Id
 from shulian.core.deps import NowDep, SessionDep, require
 from shulian.core.security import Principal
 from shulian.web.accounts.views import session_rows
@@ -28,7 +29,7 @@ def staff_accounts(request: Request, session: SessionDep, manager: Manager) -> R
 
 @router.get("/staff/accounts/{staff_id}", response_class=HTMLResponse)
 def staff_account(
-    staff_id: int, request: Request, session: SessionDep, now: NowDep, manager: Manager
+    staff_id: Id, request: Request, session: SessionDep, now: NowDep, manager: Manager
 ) -> Response:
     """One staff account: its roles, whether it is enabled, and where it is logged in."""
     staff = accounts_service.staff_read(session, accounts_service.get_staff(session, staff_id))
@@ -42,7 +43,7 @@ def staff_account(
 
 @router.post("/staff/accounts/{staff_id}/active")
 def set_active(
-    staff_id: int,
+    staff_id: Id,
     session: SessionDep,
     now: NowDep,
     manager: Manager,
@@ -57,7 +58,7 @@ def set_active(
 
 @router.post("/staff/accounts/{staff_id}/sessions/{session_id}/end")
 def end_session(
-    staff_id: int, session_id: int, session: SessionDep, now: NowDep, manager: Manager
+    staff_id: Id, session_id: Id, session: SessionDep, now: NowDep, manager: Manager
 ) -> Response:
     accounts_service.revoke_staff_session(
         session, staff_id=staff_id, session_id=session_id, actor=manager.actor, now=now
@@ -66,7 +67,7 @@ def end_session(
 
 
 @router.post("/staff/accounts/{staff_id}/sessions/end-all")
-def end_all_sessions(staff_id: int, session: SessionDep, now: NowDep, manager: Manager) -> Response:
+def end_all_sessions(staff_id: Id, session: SessionDep, now: NowDep, manager: Manager) -> Response:
     accounts_service.get_staff(session, staff_id)
     accounts_service.revoke_all_staff_sessions(
         session, staff_id=staff_id, actor=manager.actor, now=now
