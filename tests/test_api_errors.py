@@ -203,3 +203,27 @@ def test_after_an_unexpected_error_the_server_keeps_the_connection(
     assert "shulian.errors Unexpected IntegrityError in POST /api/v1/readers" in text_logged
     assert "Traceback" in text_logged
     assert NAME not in text_logged and PHONE not in text_logged
+
+
+class TestNulInText:
+    """PostgreSQL's text cannot hold the NUL character (SQLite's can): a request carrying one
+    is bad input, answered 422 in the caller's language, never a 500."""
+
+    def test_a_search_or_a_login_with_nul_is_refused_as_bad_input(
+        self, client: TestClient, boss: dict[str, str], connection: Connection
+    ) -> None:
+        search = client.get("/api/v1/readers", params={"q": "张\x00三"}, headers=boss)
+        login = client.post(
+            "/api/v1/auth/token",
+            json={"kind": "reader", "account": "R\u00000001", "password": "x" * 8},
+        )
+        page = client.get("/staff/readers", params={"q": "\x00"}, headers=boss)
+        if connection.dialect.name == "postgresql":
+            assert search.status_code == 422 and search.json()["error"] == "TextWithNul"
+            assert search.json()["message"] == "文本中不能包含空字符（U+0000）"
+            assert login.status_code == 422 and login.json()["error"] == "TextWithNul"
+            assert page.status_code == 422 and "空字符" in page.text
+        else:
+            assert search.status_code == 200 and search.json()["total"] == 0
+            assert login.status_code == 401
+            assert page.status_code == 200

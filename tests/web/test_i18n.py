@@ -9,7 +9,7 @@ from babel.messages.extract import extract_from_dir
 
 import shulian
 from shulian.accounts.schemas import ReaderStatus
-from shulian.api import UNEXPECTED
+from shulian.api.errors import UNEXPECTED
 from shulian.core import i18n
 from shulian.ledger.check import MESSAGES as LEDGER_CHECKS
 from shulian.web.consortium.views import KIND_LABELS
